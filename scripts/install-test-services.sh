@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that the integration tests run for real: MediaWiki
+# (with PHP and ImageMagick) for the bot's tests, MariaDB for the ToolsDB store.
+# Needs root; without it, prints what to install and the integration tests skip.
+set -euo pipefail
+pkgs=(mediawiki php-cli php-sqlite3 php-intl php-mbstring php-xml imagemagick curl mariadb-server)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+    echo "not root: integration tests will skip; to run them: sudo apt-get install ${missing[*]}" >&2
+    exit 0
+fi
+apt-get update -q
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
