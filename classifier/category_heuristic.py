@@ -12,12 +12,13 @@ At each category, the first rule that applies decides where it goes next:
 1. an anchor category of the taxonomy gives its label and stops there;
 2. a hidden category, a red link, or a title whose head is a date or bookkeeping
    word ("1922 in Kent", "Categories by country") gives nothing;
-3. head jump: when the title has a qualifying part ("Churches in Kent") and a parent
-   shares its head ("Churches in England"), go straight to the category the head
-   names ("Churches"). The head is shorter than the title, hence more general, which
-   stands in for the research's "closer to the root" (a depth a live wiki cannot
-   give). The parent condition keeps proper names ("Hyde Terrace, Leeds") from
-   jumping to a look-alike ("Terraces");
+3. head jump: when the head of the title ("Churches in Kent" -> "Churches", "Oval
+   portraits" -> "Portraits", singular or plural) names a category that exists, go
+   straight there, the most specific such head first. The head is a strict part of
+   the title, hence more general, which stands in for the research's "closer to the
+   root" (a depth that a live wiki cannot give cheaply). Heads that name the file's
+   medium ("Photographs of Paris" -> "Photographs") are never jump targets, and the
+   bare medium categories themselves lead nowhere;
 4. parents that are anchors, when there are any (the nearest evidence wins over
    drifting further up);
 5. otherwise all parents.
@@ -33,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from classifier.category_graph import CategoryGraph, CategoryInfo
-from classifier.category_titles import head_candidates, head_key, head_phrase, is_null_head
+from classifier.category_titles import head_candidates, head_phrase, is_medium_head, is_null_head
 from classifier.taxonomy import Taxonomy
 
 
@@ -42,12 +43,16 @@ class WalkLimits:
     """Bounds and the confidence scale of the walk.
 
     `max_hops` bounds the path length from a file's category to an anchor;
+    `extra_levels` is how many levels a walk goes on past its nearest anchor (None:
+    up to `max_hops`); beyond the nearest evidence, paths drift into abstract
+    categories ("Infrastructure" > "Engineering" > "Technology") and cost precision.
     `max_lookups` bounds the distinct categories described per file (the API cost on a
     live wiki). `decay` is the confidence of one path per hop: a path of h hops
     counts `decay ** h`, and independent paths combine as a noisy OR.
     """
 
-    max_hops: int = 8
+    max_hops: int = 10
+    extra_levels: int | None = 0
     max_lookups: int = 600
     decay: float = 0.85
 
@@ -108,12 +113,14 @@ class TopicHeuristic:
         info: dict[str, CategoryInfo] = {}
         unknown = truncated = False
         for level in range(self.limits.max_hops + 1):
-            frontier = sorted({n for w in walks for n in w.frontier if self._walkable(n)})
-            if not frontier:
+            if not any(w.frontier for w in walks):
                 break
+            frontier = sorted({n for w in walks for n in w.frontier if self._walkable(n)})
             truncated |= self._describe(frontier, info)
             for walk in walks:
                 nodes, walk.frontier = sorted(set(walk.frontier)), []
+                if self._settled(walk, level):
+                    continue
                 for node in nodes:
                     if node in self._anchors:
                         walk.found.setdefault(node, level)
@@ -135,8 +142,16 @@ class TopicHeuristic:
             lookups=len(info),
         )
 
+    def _settled(self, walk: _Walk, level: int) -> bool:
+        extra = self.limits.extra_levels
+        return extra is not None and bool(walk.found) and level > min(walk.found.values()) + extra
+
     def _walkable(self, title: str) -> bool:
-        return title not in self._anchors and not is_null_head(title)
+        if title in self._anchors or is_null_head(title):
+            return False
+        # a medium category ("Photographs") leads nowhere; a qualified one
+        # ("Photographs of Paris") leads on through its subject parents
+        return not (is_medium_head(title) and head_phrase(title) == title)
 
     def _describe(self, frontier: list[str], info: dict[str, CategoryInfo]) -> bool:
         """Look up the frontier and its head candidates in one batch; True if cut short."""
@@ -155,7 +170,7 @@ class TopicHeuristic:
             return None
         if this.hidden or not this.exists:
             return []
-        jump = self._head_jump(node, this, info)
+        jump = self._head_jump(node, info)
         if jump is not None:
             return [jump]
         if this.parents is None:
@@ -163,18 +178,11 @@ class TopicHeuristic:
         anchors = [p for p in this.parents if p in self._anchors]
         return sorted(anchors or this.parents)
 
-    def _head_jump(
-        self, node: str, this: CategoryInfo, info: dict[str, CategoryInfo]
-    ) -> str | None:
-        """The most specific existing category named by the head of `node`, if a parent
-        shares that head."""
-        candidates = head_candidates(node)
-        if not candidates or not this.parents:
-            return None
-        keys = {head_key(c) for c in candidates}
-        if not any(head_key(head_phrase(p)) in keys for p in this.parents):
-            return None
-        for candidate in candidates:
+    def _head_jump(self, node: str, info: dict[str, CategoryInfo]) -> str | None:
+        """The most specific known category named by the head of `node`, if any."""
+        for candidate in head_candidates(node):
+            if is_medium_head(candidate):
+                continue
             if candidate in self._anchors:
                 return candidate
             target = info.get(candidate)

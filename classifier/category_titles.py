@@ -42,6 +42,14 @@ NULL_HEAD_WORDS = frozenset(
     "categories".split()
 )
 
+# Head nouns that name the file itself (its medium or quality), not what it shows:
+# "Photographs", "Featured pictures", "Views" sit above nearly every file and lead
+# up to Art through "Art by medium".
+MEDIUM_HEAD_WORDS = frozenset(
+    "photograph photographs image images picture pictures view views file files "
+    "media scan scans screenshot screenshots".split()
+)
+
 _YEARISH = re.compile(r"^\d+(s|st|nd|rd|th)?$|^\d+[-–]\d+$")
 _PARENTHESIS = re.compile(r"\s*\([^)]*\)\s*$")
 
@@ -98,6 +106,13 @@ def is_null_head(title: str) -> bool:
         or bool(_YEARISH.match(last))
         or last.lower() in NULL_HEAD_WORDS
     )
+
+
+def is_medium_head(title: str) -> bool:
+    """True when the head of `title` names the file's medium ("Featured pictures of
+    Haiti", "Photographs"), so the category says nothing about the subject by itself."""
+    words = head_phrase(title).split()
+    return bool(words) and words[-1].lower() in MEDIUM_HEAD_WORDS
 
 
 def head_key(phrase: str) -> str:
