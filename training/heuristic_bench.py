@@ -150,7 +150,7 @@ def report(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m training.heuristic_bench",
-        description=__doc__.split("\n\n")[0] + " Scores a heuristic-bench directory.",
+        description=__doc__.split("\n\n")[0],
     )
     parser.add_argument(
         "directory", type=Path, help="heuristic-bench directory (files.parquet, ...)"

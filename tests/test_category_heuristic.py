@@ -1,0 +1,158 @@
+"""The category -> topic walk on small constructed graphs."""
+
+import itertools
+import random
+
+from classifier.category_graph import UNKNOWN, CategoryInfo, InMemoryGraph
+from classifier.category_heuristic import TopicHeuristic, WalkLimits
+from classifier.taxonomy import load_taxonomy
+
+TAXONOMY = load_taxonomy("1.4")
+
+
+def labeller(parents, hidden=(), limits=None, **kw):
+    graph = InMemoryGraph.from_parents(parents, hidden=hidden, **kw)
+    return TopicHeuristic(graph, TAXONOMY, limits), graph
+
+
+def test_anchor_parent_gives_label_with_ancestors_and_path():
+    h, _ = labeller({"Church of St Mary": ["Churches"], "Churches": ["Architecture"]})
+    result = h.label(["Church of St Mary"])
+    assert result.labels() == ("Places", "Architecture")
+    evidence = {t.label: t for t in result.topics}
+    assert evidence["Architecture"].path == ("Church of St Mary", "Churches", "Architecture")
+    assert not result.touched_unknown
+
+
+def test_anchors_are_terminal():
+    h, _ = labeller({"Music": ["Culture", "Art"], "Songs": ["Music"]})
+    assert h.label(["Songs"]).labels() == ("Culture", "Music")
+
+
+def test_cycles_terminate():
+    h, _ = labeller({"A": ["B"], "B": ["C"], "C": ["A", "Maps"]})
+    result = h.label(["A"])
+    assert result.labels() == ("Places", "Maps & Flags")
+
+
+def test_diamond_counts_each_source_once_and_keeps_shortest_path():
+    h, _ = labeller({"X": ["L", "R"], "L": ["Top"], "R": ["Top"], "Top": ["Food"]})
+    food = {t.label: t for t in h.label(["X"]).topics}["Food"]
+    assert food.sources == 1
+    assert food.path == ("X", "L", "Top", "Food")
+
+
+def test_two_sources_raise_confidence():
+    parents = {"A": ["M"], "B": ["M"], "M": ["Mid"], "Mid": ["Music"]}
+    h, _ = labeller(parents)
+    one = {t.label: t for t in h.label(["A"]).topics}["Music"]
+    two = {t.label: t for t in h.label(["A", "B"]).topics}["Music"]
+    assert two.sources == 2 and two.confidence > one.confidence
+    assert 0.0 < one.confidence < 1.0
+
+
+def test_hidden_categories_yield_nothing():
+    h, _ = labeller({"Files by User:X": ["Maps"]}, hidden=["Files by User:X"])
+    assert h.label(["Files by User:X"]).labels() == ()
+
+
+def test_null_heads_yield_nothing():
+    h, _ = labeller({"1922 in Kent": ["Events"], "Categories by country": ["Events"]})
+    assert h.label(["1922 in Kent", "Categories by country"]).labels() == ()
+
+
+def test_red_link_yields_nothing_and_is_not_unknown():
+    h, _ = labeller({})
+    result = h.label(["No such category"])
+    assert result.labels() == () and not result.touched_unknown
+
+
+def test_unknown_parents_are_reported():
+    graph = InMemoryGraph({"Mystery": UNKNOWN}, default=UNKNOWN)
+    result = TopicHeuristic(graph, TAXONOMY).label(["Mystery"])
+    assert result.labels() == () and result.touched_unknown
+
+
+def test_head_jump_with_plural_matching_skips_the_place_branch():
+    parents = {
+        "Temple in Kyoto": ["Kyoto"],
+        "Kyoto": ["Cities"],
+        "Cities": ["Places"],
+        "Temples": ["Architecture"],
+    }
+    h, _ = labeller(parents)
+    result = h.label(["Temple in Kyoto"])
+    assert result.labels() == ("Places", "Architecture")
+    evidence = {t.label: t for t in result.topics}
+    assert evidence["Architecture"].path == ("Temple in Kyoto", "Temples", "Architecture")
+
+
+def test_head_jump_straight_to_an_anchor():
+    h, _ = labeller({"Maps of Kent": ["Kent"], "Kent": ["Places"]})
+    assert h.label(["Maps of Kent"]).labels() == ("Places", "Maps & Flags")
+
+
+def test_no_jump_to_a_head_that_does_not_exist():
+    h, _ = labeller({"Churches in Kent": ["Buildings in Kent"], "Buildings in Kent": ["Food"]})
+    assert h.label(["Churches in Kent"]).labels() == ("Culture", "Food")
+
+
+def test_medium_categories_lead_nowhere():
+    parents = {"Photographs of Paris": ["Photographs", "Paris"], "Photographs": ["Art"],
+               "Paris": ["Places"]}
+    h, _ = labeller(parents)
+    assert h.label(["Photographs of Paris"]).labels() == ("Places",)
+
+
+def test_walk_stops_at_the_nearest_anchor_level():
+    parents = {"A": ["Food", "B"], "B": ["Music"]}
+    h, _ = labeller(parents, limits=WalkLimits(extra_levels=None))
+    assert "Music" not in h.label(["A"]).labels()  # anchor parents win over others
+    parents = {"A": ["X", "B"], "X": ["Food"], "B": ["C"], "C": ["Music"]}
+    h, _ = labeller(parents, limits=WalkLimits(extra_levels=0))
+    assert h.label(["A"]).labels() == ("Culture", "Food")
+    h, _ = labeller(parents, limits=WalkLimits(extra_levels=1))
+    assert h.label(["A"]).labels() == ("Culture", "Music", "Food")
+
+
+def test_max_hops_bounds_the_walk():
+    chain = {f"C{i}": [f"C{i + 1}"] for i in range(20)} | {"C20": ["Food"]}
+    h, _ = labeller(chain, limits=WalkLimits(max_hops=10))
+    assert h.label(["C0"]).labels() == ()
+    h, _ = labeller(chain, limits=WalkLimits(max_hops=21))
+    assert h.label(["C0"]).labels() == ("Culture", "Food")
+
+
+def test_lookup_budget_bounds_the_walk():
+    wide = {"Root": [f"P{i}" for i in range(50)]} | {f"P{i}": ["Food"] for i in range(50)}
+    h, _ = labeller(wide, limits=WalkLimits(max_lookups=10))
+    result = h.label(["Root"])
+    assert result.truncated and result.lookups <= 10
+
+
+def test_one_lookup_per_level():
+    parents = {"A": ["B", "C"], "B": ["D"], "C": ["D"], "D": ["Food"]}
+    h, graph = labeller(parents)
+    h.label(["A", "B"])
+    assert graph.calls == 2  # {A, B}, then {C, D}; nothing new is left to ask after that
+
+
+def test_deterministic_under_order_and_history():
+    rng = random.Random(7)
+    nodes = [f"N{i}" for i in range(30)]
+    anchors = ["Food", "Music", "Maps", "Sports"]
+    parents = {n: rng.sample(nodes + anchors, 3) for n in nodes}
+    cats = nodes[:6]
+    h, _ = labeller(parents)
+    reference = h.label(cats)
+    for perm in itertools.islice(itertools.permutations(cats), 20):
+        h.label(rng.sample(nodes, 5))  # whatever was labelled before
+        assert h.label(list(perm)) == reference
+    shuffled = dict(rng.sample(list(parents.items()), len(parents)))
+    h2, _ = labeller({k: rng.sample(v, len(v)) for k, v in shuffled.items()})
+    assert h2.label(cats) == reference
+
+
+def test_category_info_defaults_mean_a_plain_existing_category():
+    info = CategoryInfo(parents=())
+    assert info.exists and not info.hidden
