@@ -13,7 +13,11 @@ Heads are compared through `head_key` (lower case, singular), so "Temple" matche
 
 from __future__ import annotations
 
+import functools
 import re
+
+# Title functions are pure and the same titles recur across files and levels.
+_cached = functools.lru_cache(maxsize=1 << 16)
 
 # Words that open the qualifying part of a title. "and" is deliberately absent:
 # "Monuments and memorials" is one head.
@@ -54,6 +58,7 @@ _YEARISH = re.compile(r"^\d+(s|st|nd|rd|th)?$|^\d+[-–]\d+$")
 _PARENTHESIS = re.compile(r"\s*\([^)]*\)\s*$")
 
 
+@_cached
 def head_phrase(title: str) -> str:
     """The part of `title` before its first comma, preposition or trailing participle.
 
@@ -71,6 +76,7 @@ def head_phrase(title: str) -> str:
     return " ".join(words)
 
 
+@_cached
 def head_candidates(title: str) -> tuple[str, ...]:
     """Category titles the head of `title` may go by, most specific first.
 
@@ -91,6 +97,7 @@ def head_candidates(title: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+@_cached
 def is_null_head(title: str) -> bool:
     """True when the title's head classifies by date or bookkeeping, not by subject.
 
@@ -108,6 +115,7 @@ def is_null_head(title: str) -> bool:
     )
 
 
+@_cached
 def is_medium_head(title: str) -> bool:
     """True when the head of `title` names the file's medium ("Featured pictures of
     Haiti", "Photographs"), so the category says nothing about the subject by itself."""
@@ -115,6 +123,7 @@ def is_medium_head(title: str) -> bool:
     return bool(words) and words[-1].lower() in MEDIUM_HEAD_WORDS
 
 
+@_cached
 def head_key(phrase: str) -> str:
     """A comparison key for heads: lower case, last word singular."""
     words = phrase.lower().split()
