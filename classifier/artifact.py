@@ -1,0 +1,154 @@
+"""The model artifact: a directory holding `model.tflite` and `model.json`.
+
+`model.json` carries everything needed to use and judge a model without TensorFlow:
+identity, taxonomy version and output labels in column order, the hierarchy, input
+size and preprocessing, quantization, per-label operating points (thresholds live with
+the model, ORES-style, not in code), metrics with the data they were measured on, and
+provenance. Training writes it; the classifier refuses a directory that does not
+match its taxonomy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from classifier.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
+
+FORMAT_VERSION = 1
+MODEL_FILE = "model.tflite"
+CARD_FILE = "model.json"
+DEFAULT_MODEL_DIR = Path(__file__).with_name("default_model")
+
+
+class ModelArtifactError(ValueError):
+    """A model directory is missing files or its model.json is invalid."""
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """Named per-label thresholds; a label with None has no valid point and is never predicted."""
+
+    name: str
+    method: str
+    thresholds: dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    name: str
+    version: str
+    taxonomy_version: str
+    labels: tuple[str, ...]
+    input_size: int
+    operating_points: dict[str, OperatingPoint]
+    default_operating_point: str
+    preprocessing: str = ""
+    quantization: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    limitations: tuple[str, ...] = ()
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        return load_taxonomy(self.taxonomy_version)
+
+    def to_json(self) -> dict[str, Any]:
+        taxonomy = self.taxonomy
+        return {
+            "format_version": FORMAT_VERSION,
+            "name": self.name,
+            "version": self.version,
+            "taxonomy_version": self.taxonomy_version,
+            "labels": list(self.labels),
+            "hierarchy": {label: taxonomy.parent(label) for label in self.labels},
+            "input": {"size": self.input_size, "channels": 3, "dtype": "uint8",
+                      "preprocessing": self.preprocessing},
+            "quantization": self.quantization,
+            "operating_points": {
+                p.name: {"method": p.method, "thresholds": p.thresholds}
+                for p in self.operating_points.values()
+            },
+            "default_operating_point": self.default_operating_point,
+            "metrics": self.metrics,
+            "provenance": self.provenance,
+            "limitations": list(self.limitations),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], source: str = "model.json") -> ModelCard:
+        try:
+            if data.get("format_version") != FORMAT_VERSION:
+                raise ModelArtifactError(
+                    f"{source}: format_version {data.get('format_version')!r}, "
+                    f"this classifier reads {FORMAT_VERSION}"
+                )
+            points = {
+                name: OperatingPoint(name, p["method"], dict(p["thresholds"]))
+                for name, p in data["operating_points"].items()
+            }
+            card = cls(
+                name=data["name"],
+                version=data["version"],
+                taxonomy_version=data["taxonomy_version"],
+                labels=tuple(data["labels"]),
+                input_size=int(data["input"]["size"]),
+                preprocessing=data["input"].get("preprocessing", ""),
+                operating_points=points,
+                default_operating_point=data["default_operating_point"],
+                quantization=data.get("quantization", {}),
+                metrics=data.get("metrics", {}),
+                provenance=data.get("provenance", {}),
+                limitations=tuple(data.get("limitations", ())),
+            )
+        except (KeyError, TypeError, AttributeError) as err:
+            raise ModelArtifactError(f"{source}: missing or malformed field {err}") from None
+        card.validate(source)
+        return card
+
+    def validate(self, source: str = "model.json") -> None:
+        """Labels must be the taxonomy's, thresholds in (0, 1) or None, points complete."""
+        try:
+            taxonomy = self.taxonomy
+            taxonomy.check_labels(self.labels)
+        except TaxonomyError as err:
+            raise ModelArtifactError(f"{source}: {err}") from None
+        if self.default_operating_point not in self.operating_points:
+            raise ModelArtifactError(
+                f"{source}: default operating point {self.default_operating_point!r} is not defined"
+            )
+        for point in self.operating_points.values():
+            if set(point.thresholds) != set(self.labels):
+                raise ModelArtifactError(
+                    f"{source}: operating point {point.name!r} must give every label a threshold"
+                    " (null for none)"
+                )
+            for label, t in point.thresholds.items():
+                if t is not None and not (0.0 < t < 1.0 and math.isfinite(t)):
+                    raise ModelArtifactError(
+                        f"{source}: threshold {t} for {label!r} in {point.name!r} is outside (0, 1)"
+                        " (0 would predict the label for every image)"
+                    )
+
+
+def read_card(model_dir: str | Path) -> ModelCard:
+    model_dir = Path(model_dir)
+    card_path, model_path = model_dir / CARD_FILE, model_dir / MODEL_FILE
+    for path in (card_path, model_path):
+        if not path.is_file():
+            raise ModelArtifactError(f"{model_dir} is not a model directory: {path.name} missing")
+    try:
+        data = json.loads(card_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ModelArtifactError(f"{card_path}: not valid JSON: {err}") from None
+    return ModelCard.from_json(data, source=str(card_path))
+
+
+def write_card(card: ModelCard, model_dir: str | Path) -> Path:
+    card.validate()
+    path = Path(model_dir) / CARD_FILE
+    path.write_text(json.dumps(card.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
