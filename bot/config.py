@@ -1,0 +1,224 @@
+"""The bot's configuration: `config.toml`, validated before anything touches the wiki.
+
+Each section is a dataclass whose fields are the only keys allowed, with their types
+and defaults; a typo or a wrong type stops the bot at start with a message that names
+the file, the key and what was expected, instead of silently falling back to a default
+(a misspelt `dry_run` must never turn into a live run). Credentials are deliberately
+not configurable here: they come from the environment or pywikibot's own files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, unreadable or has a bad key or value."""
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _non_negative(value: Any) -> str | None:
+    return None if value >= 0 else "must be 0 or more"
+
+
+def _api_url(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not value.startswith(("http://", "https://")) or not value.endswith("api.php"):
+        return "must be an http(s) URL ending in api.php"
+    return None
+
+
+def _page_title(value: Any) -> str | None:
+    return None if value.strip() else "must not be empty"
+
+
+def _check(fn: Callable[[Any], str | None]) -> dict[str, Callable[[Any], str | None]]:
+    return {"check": fn}
+
+
+@dataclass(frozen=True)
+class WikiConfig:
+    """Which wiki: a pywikibot family/code pair, or any MediaWiki's api.php URL."""
+
+    family: str = "commons"
+    code: str = "commons"
+    api_url: str | None = field(default=None, metadata=_check(_api_url))
+    user_agent: str = (
+        "CommonsTopicBot/0.1 (https://github.com/commons-topic-bot; contact via User talk)"
+    )
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """Where a pass starts and how much it takes."""
+
+    per_pass_limit: int = field(default=200, metadata=_check(_positive))
+    lookback_hours: float = field(default=1.0, metadata=_check(_non_negative))
+    poll_interval_seconds: int = field(default=300, metadata=_check(_positive))
+    metadata_batch: int = field(default=50, metadata=_check(_positive))
+
+
+@dataclass(frozen=True)
+class ThumbnailConfig:
+    """Thumbnail fetching: a standard Commons step width, a byte cap, and patience."""
+
+    width: int = field(default=330, metadata=_check(_positive))
+    max_bytes: int = field(default=3_000_000, metadata=_check(_positive))
+    timeout_seconds: float = field(default=20.0, metadata=_check(_positive))
+    retries: int = field(default=3, metadata=_check(_non_negative))
+    backoff_seconds: float = field(default=1.0, metadata=_check(_non_negative))
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """The database: an SQLite file by default, or any SQLAlchemy URL (ToolsDB later)."""
+
+    path: str = "var/bot.sqlite"
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The classifier model directory (empty: the default model) and its operating point."""
+
+    path: str | None = None
+    operating_point: str | None = None
+
+
+@dataclass(frozen=True)
+class CategoryConfig:
+    """The live category graph: how long a category's parents stay cached."""
+
+    cache_hours: float = field(default=168.0, metadata=_check(_non_negative))
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """Report pages, the kill switch and the local output of dry runs.
+
+    `{user}` in the page prefix and kill-switch page is replaced by the bot's user name.
+    """
+
+    page_prefix: str = field(default="User:{user}/Topics", metadata=_check(_page_title))
+    kill_switch_page: str = field(default="User:{user}/Run", metadata=_check(_page_title))
+    summary: str = "Bot: update image topic suggestions"
+    output_dir: str = "output/reports"
+    publish_interval_seconds: int = field(default=3600, metadata=_check(_positive))
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration. `dry_run` defaults to true: reading is always safe."""
+
+    dry_run: bool = True
+    wiki: WikiConfig = WikiConfig()
+    source: SourceConfig = SourceConfig()
+    thumbnails: ThumbnailConfig = ThumbnailConfig()
+    store: StoreConfig = StoreConfig()
+    model: ModelConfig = ModelConfig()
+    categories: CategoryConfig = CategoryConfig()
+    report: ReportConfig = ReportConfig()
+
+    def store_url(self, base: Path | None = None) -> str:
+        """The SQLAlchemy URL; a relative SQLite path resolves against `base` (the cwd)."""
+        if self.store.url:
+            return self.store.url
+        return f"sqlite:///{resolve_path(self.store.path, base)}"
+
+    def with_overrides(self, **changes: Any) -> Config:
+        """A copy with dotted keys replaced, e.g. {"wiki.api_url": ...}; used by the CLI."""
+        updated = self
+        for dotted, value in changes.items():
+            section, _, key = dotted.rpartition(".")
+            if not section:
+                updated = dataclasses.replace(updated, **{key: value})
+            else:
+                inner = dataclasses.replace(getattr(updated, section), **{key: value})
+                updated = dataclasses.replace(updated, **{section: inner})
+        return updated
+
+
+def resolve_path(path: str, base: Path | None = None) -> Path:
+    """Resolve a configured path against the working directory, so two runs in two
+    folders never share a store or an output directory."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else (base or Path.cwd()) / p
+
+
+def _type_ok(value: Any, annotation: Any) -> bool:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_type_ok(value, a) for a in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if annotation is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, annotation)
+
+
+def _build(cls: type, table: Mapping[str, Any], where: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(fields)}"
+        )
+    values: dict[str, Any] = {}
+    for name, value in table.items():
+        annotation = hints[name]
+        key = f"{where}.{name}" if where != "top level" else name
+        if dataclasses.is_dataclass(annotation):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{key}: must be a table ([{name}])")
+            values[name] = _build(annotation, value, f"[{name}]")
+            continue
+        if isinstance(value, str) and value == "" and _type_ok(None, annotation):
+            value = None  # TOML has no null: an empty string means "not set"
+        if not _type_ok(value, annotation):
+            expected = getattr(annotation, "__name__", str(annotation))
+            raise ConfigError(f"{key}: expected {expected}, got {value!r}")
+        if isinstance(value, int) and not isinstance(value, bool) and annotation is float:
+            value = float(value)
+        problem = fields[name].metadata.get("check", lambda _: None)(value)
+        if problem:
+            raise ConfigError(f"{key} = {value!r}: {problem}")
+        values[name] = value
+    return cls(**values)
+
+
+def parse_config(text: str, source: str = "<string>") -> Config:
+    """Parse and validate TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{source}: not valid TOML: {err}") from None
+    try:
+        config = _build(Config, data, "top level")
+    except ConfigError as err:
+        raise ConfigError(f"{source}: {err}") from None
+    if config.store.url and config.store.path != StoreConfig.path:
+        raise ConfigError(f"{source}: [store] set either path or url, not both")
+    return config
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a configuration file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot read configuration {p}: {err.strerror}") from None
+    return parse_config(text, str(p))

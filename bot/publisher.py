@@ -1,0 +1,125 @@
+"""The only place the bot writes: report pages, under its rules, or to local files.
+
+A page is saved only when all of these hold: its title is under the configured prefix;
+the kill-switch page (`User:<bot>/Run` by default, any user can flip it, as for
+ClueBot NG) says exactly `true`; the page does not exclude the bot with `{{nobots}}` or
+`{{bots|deny=...}}` (pywikibot's `botMayEdit`); and the text differs from what is
+there. Every save has the configured summary and the bot flag. In a dry run the same
+text goes to a local file and no write request is made at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pywikibot
+
+from bot.report import ReportPage, pages_to_render, render_reports
+from bot.store import Store
+from bot.wiki_query import API_ERRORS
+from classifier.taxonomy import Taxonomy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What happened to one page: saved, unchanged, written (dry run) or a skip reason."""
+
+    title: str
+    status: str  # saved | unchanged | written | outside_prefix | kill_switch | nobots | error
+    detail: str = ""
+
+    @property
+    def written(self) -> bool:
+        return self.status in ("saved", "written")
+
+
+class Publisher:
+    def __init__(
+        self,
+        site: pywikibot.site.APISite | None,
+        prefix: str,
+        kill_switch_page: str,
+        summary: str,
+        dry_run: bool,
+        output_dir: Path,
+    ):
+        self.site = site
+        self.prefix = prefix.rstrip("/")
+        self.kill_switch_page = kill_switch_page
+        self.summary = summary
+        self.dry_run = dry_run
+        self.output_dir = output_dir
+
+    def publish(self, pages: Iterable[ReportPage]) -> list[PublishResult]:
+        pages = list(pages)
+        if not pages:
+            return []
+        if self.dry_run:
+            return [self._write_local(p) for p in pages]
+        allowed, why = self._kill_switch_allows()
+        if not allowed:
+            log.warning("not publishing: %s", why)
+            return [PublishResult(p.title, "kill_switch", why) for p in pages]
+        return [self._save(p) for p in pages]
+
+    def local_path(self, title: str) -> Path:
+        return self.output_dir / (re.sub(r"[^\w.-]+", "_", title) + ".wiki")
+
+    def _write_local(self, page: ReportPage) -> PublishResult:
+        path = self.local_path(page.title)
+        if path.is_file() and path.read_text(encoding="utf-8") == page.text:
+            return PublishResult(page.title, "unchanged", str(path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(page.text, encoding="utf-8")
+        log.info("dry run: wrote %s to %s", page.title, path)
+        return PublishResult(page.title, "written", str(path))
+
+    def _kill_switch_allows(self) -> tuple[bool, str]:
+        try:
+            text = pywikibot.Page(self.site, self.kill_switch_page).text
+        except API_ERRORS as err:
+            return False, f"cannot read the kill switch {self.kill_switch_page}: {err}"
+        if text.strip().lower() != "true":
+            return False, f"{self.kill_switch_page} does not say 'true'"
+        return True, ""
+
+    def _save(self, report: ReportPage) -> PublishResult:
+        page = pywikibot.Page(self.site, report.title)
+        title = page.title()
+        if not title.startswith(self.prefix + "/"):
+            return PublishResult(title, "outside_prefix", f"not under {self.prefix}/")
+        try:
+            if page.exists() and not page.botMayEdit():
+                log.warning("not publishing %s: the page excludes this bot", title)
+                return PublishResult(title, "nobots", "{{nobots}} or {{bots|deny=...}}")
+            if page.exists() and page.text.rstrip() == report.text.rstrip():
+                return PublishResult(title, "unchanged")
+            page.text = report.text
+            page.save(summary=self.summary, bot=True, minor=False, quiet=True)
+        except API_ERRORS as err:
+            log.error("saving %s failed: %s", title, err)
+            return PublishResult(title, "error", str(err))
+        log.info("saved %s", title)
+        return PublishResult(title, "saved")
+
+
+def publish_from_store(
+    store: Store, publisher: Publisher, taxonomy: Taxonomy
+) -> list[PublishResult]:
+    """Render the pages that show pending suggestions and publish them; once a page is
+    on the wiki (saved, or already identical), its pending suggestions become published."""
+    rows = store.report_rows()
+    wanted = pages_to_render(rows, publisher.prefix)
+    pages = render_reports(rows, publisher.prefix, taxonomy, only=wanted)
+    results = publisher.publish(pages)
+    if not publisher.dry_run:
+        for page, result in zip(pages, results, strict=True):
+            if result.status in ("saved", "unchanged"):
+                store.set_state(page.pending_ids, "published")
+    return results

@@ -1,0 +1,222 @@
+"""Command line: `python -m bot.run` (continuous) or `python -m bot.run --once`.
+
+`--once` runs one pass over new uploads, publishes the report pages (or, in a dry run,
+writes them to local files) and prints a one-line JSON summary as the last line of
+standard output. Without `--once`, APScheduler runs the pass every poll interval and
+the publishing on its own interval, one job at a time (missed runs coalesced); SIGTERM
+(Toolforge stopping or redeploying the job) lets the current file finish, then exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from bot.category_parents import LiveCategoryGraph
+from bot.config import Config, ConfigError, load_config, resolve_path
+from bot.publisher import Publisher, publish_from_store
+from bot.site import LoginError, log_in, open_site
+from bot.store import Store
+from bot.thumbnails import ThumbnailFetcher
+from bot.upload_pass import PassContext, PassSummary, run_pass
+from bot.wiki_query import API_ERRORS
+from classifier.category_heuristic import TopicHeuristic
+from classifier.model import TopicModel
+
+log = logging.getLogger("bot")
+
+DEFAULT_CONFIG = "config.toml"
+ANONYMOUS_BOT = "TopicBot"  # stands in for {user} in page titles of an anonymous dry run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.run",
+        description="Suggest topics for new uploads of a MediaWiki (Wikimedia Commons by "
+        "default) and publish them as report pages. The safe default configuration reads "
+        "Commons and writes the reports to local files (dry run).",
+        epilog="Credentials: BOT_USERNAME (a BotPassword name such as MyBot@topics) and "
+        "BOT_PASSWORD in the environment, or pywikibot's own user files.",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help=f"configuration file (default: ./{DEFAULT_CONFIG} if present, else built-in "
+        "safe defaults)",
+    )
+    parser.add_argument(
+        "--once", action="store_true", help="run one pass and publish, print a JSON summary"
+    )
+    parser.add_argument(
+        "--dry-run",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="write reports to local files and make no write request (default: from config)",
+    )
+    parser.add_argument("--limit", type=int, help="at most this many uploads per pass")
+    parser.add_argument(
+        "--since",
+        help="first run only (no stored cursor): start at this time, e.g. 2024-05-01T00:00:00Z",
+    )
+    parser.add_argument("--api-url", help="any MediaWiki's api.php instead of the configured wiki")
+    return parser
+
+
+def read_config(args: argparse.Namespace) -> Config:
+    if args.config is not None:
+        config = load_config(args.config)
+    elif Path(DEFAULT_CONFIG).is_file():
+        config = load_config(DEFAULT_CONFIG)
+    else:
+        config = Config()
+    overrides: dict = {}
+    if args.dry_run is not None:
+        overrides["dry_run"] = args.dry_run
+    if args.limit is not None:
+        if args.limit < 1:
+            raise ConfigError("--limit must be at least 1")
+        overrides["source.per_pass_limit"] = args.limit
+    if args.api_url:
+        overrides["wiki.api_url"] = args.api_url
+    return config.with_overrides(**overrides)
+
+
+class Bot:
+    """The parts of a run, wired once: site, store, model, heuristic, publisher."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        path = resolve_path(config.model.path) if config.model.path else None
+        self.model = TopicModel.load(path)
+        point = config.model.operating_point or self.model.default_operating_point
+        if point not in self.model.operating_points:
+            raise ConfigError(
+                f"[model] operating_point {point!r} is not one of the model's: "
+                f"{', '.join(self.model.operating_points)}"
+            )
+        if not config.store.url:
+            resolve_path(config.store.path).parent.mkdir(parents=True, exist_ok=True)
+        self.store = Store(config.store_url())
+        self.site = open_site(config.wiki)
+        user = log_in(self.site, required=not config.dry_run) or ANONYMOUS_BOT
+        graph = LiveCategoryGraph(
+            self.site,
+            self.store,
+            timedelta(hours=config.categories.cache_hours),
+            batch=config.source.metadata_batch,
+        )
+        self.context = PassContext(
+            site=self.site,
+            store=self.store,
+            model=self.model,
+            operating_point=point,
+            fetcher=ThumbnailFetcher(config.thumbnails, config.wiki.user_agent),
+            topics=TopicHeuristic(graph, self.model.taxonomy),
+            thumb_width=config.thumbnails.width,
+            metadata_batch=config.source.metadata_batch,
+        )
+        report = config.report
+        self.publisher = Publisher(
+            site=self.site,
+            prefix=report.page_prefix.format(user=user),
+            kill_switch_page=report.kill_switch_page.format(user=user),
+            summary=report.summary,
+            dry_run=config.dry_run,
+            output_dir=resolve_path(report.output_dir),
+        )
+        log.info(
+            "ready: %s as %s, model %s %s at %r, store %s, %s",
+            self.site,
+            user,
+            self.model.name,
+            self.model.version,
+            point,
+            config.store_url(),
+            "DRY RUN (local files)" if config.dry_run else "publishing",
+        )
+
+    def run_pass(self, since: str | None = None) -> PassSummary:
+        return run_pass(
+            self.context,
+            self.config.source.per_pass_limit,
+            since,
+            self.config.source.lookback_hours,
+            PassSummary(dry_run=self.config.dry_run),
+        )
+
+    def publish(self) -> list[str]:
+        results = publish_from_store(self.store, self.publisher, self.model.taxonomy)
+        return [r.detail if r.status == "written" else r.title for r in results if r.written]
+
+    def once(self, since: str | None) -> PassSummary:
+        summary = self.run_pass(since)
+        if not summary.stopped:
+            summary.pages_written = self.publish()
+        return summary
+
+    def forever(self, since: str | None) -> None:
+        scheduler = BlockingScheduler(
+            executors={"default": ThreadPoolExecutor(1)},  # pass and publish never overlap
+            job_defaults={"max_instances": 1, "coalesce": True},
+        )
+        now = datetime.now()
+        scheduler.add_job(
+            lambda: self.run_pass(since),
+            "interval",
+            seconds=self.config.source.poll_interval_seconds,
+            next_run_time=now,
+            id="pass",
+        )
+        scheduler.add_job(
+            self.publish,
+            "interval",
+            seconds=self.config.report.publish_interval_seconds,
+            next_run_time=now + timedelta(seconds=1),
+            id="publish",
+        )
+
+        def stop(signum: int, _frame: object) -> None:
+            log.info("signal %d: finishing the current file, then stopping", signum)
+            self.context.stop.set()
+            scheduler.shutdown(wait=True)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        scheduler.start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        config = read_config(args)
+        bot = Bot(config)
+    except (ConfigError, LoginError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except API_ERRORS as err:
+        print(f"error: cannot reach the wiki: {err}", file=sys.stderr)
+        return 3
+    if not args.once:
+        bot.forever(args.since)
+        return 0
+    signal.signal(signal.SIGTERM, lambda signum, frame: bot.context.stop.set())
+    summary = bot.once(args.since)
+    print(json.dumps(summary.to_dict(), sort_keys=True), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

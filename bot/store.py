@@ -1,0 +1,424 @@
+"""The bot's durable state, in SQLAlchemy Core so SQLite and MariaDB share one schema.
+
+What is kept, and why:
+- the cursor (timestamp, log id) of the last upload fully recorded: many uploads share
+  a second, so the log id breaks ties and a restart neither skips nor repeats one;
+- every upload seen, with its outcome and error, so nothing is silently skipped;
+- predictions keyed by (sha1, model version): a re-upload of the same bytes is not
+  classified twice, and a new model version gets its own rows;
+- the suggestion queue, one row per (file, label), with a review state, so suggestions
+  can be accepted, rejected or withdrawn (the lesson of Commons' MachineVision);
+- the category-parent cache of the live category graph, with its fetch time.
+
+Each upload is written in ONE transaction together with the cursor move, so a crash at
+any point leaves either all of a file or none of it, and a rerun never duplicates.
+Only portable column types are used (sized strings, Text for JSON) so that the same
+code runs on ToolsDB (MariaDB) by changing the URL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+
+from classifier.category_graph import CategoryInfo
+
+SUGGESTION_STATES = ("pending", "published", "accepted", "rejected", "withdrawn")
+
+metadata = MetaData()
+
+cursor_table = Table(
+    "cursor",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("timestamp", String(20), nullable=False),  # ISO 8601, "2024-05-01T12:00:00Z"
+    Column("logid", BigInteger, nullable=False),
+)
+
+files_table = Table(
+    "files",
+    metadata,
+    Column("logid", BigInteger, primary_key=True),  # one row per upload log event
+    Column("title", String(255), nullable=False, index=True),
+    Column("page_id", BigInteger),
+    Column("sha1", String(40), index=True),
+    Column("uploader", String(255)),
+    Column("uploaded_at", String(20), nullable=False, index=True),
+    Column("mime", String(100)),
+    Column("outcome", String(32), nullable=False),
+    Column("error", Text),
+    Column("claimed_topics", Text),  # JSON list, null when unknown
+    Column("milliseconds", Integer),
+    Column("processed_at", DateTime, nullable=False),
+)
+
+predictions_table = Table(
+    "predictions",
+    metadata,
+    Column("sha1", String(40), primary_key=True),
+    Column("model_version", String(64), primary_key=True),
+    Column("model_name", String(128), nullable=False),
+    Column("operating_point", String(128), nullable=False),
+    Column("predictions", Text, nullable=False),  # JSON list of labels
+    Column("probabilities", Text, nullable=False),  # JSON {label: p}
+    Column("created_at", DateTime, nullable=False),
+)
+
+suggestions_table = Table(
+    "suggestions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", String(255), nullable=False),
+    Column("label", String(64), nullable=False),
+    Column("logid", BigInteger, nullable=False, index=True),
+    Column("sha1", String(40), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("operating_point", String(128), nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("adds_topic", Boolean),  # null: the file's own categories were not known
+    Column("state", String(16), nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("title", "label", name="uq_suggestion_file_label"),
+)
+
+category_cache_table = Table(
+    "category_cache",
+    metadata,
+    Column("title", String(255), primary_key=True),
+    Column("parents", Text, nullable=False),  # JSON list
+    Column("hidden", Boolean, nullable=False),
+    Column("page_exists", Boolean, nullable=False),
+    Column("fetched_at", DateTime, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Position in the upload log: everything at or before it is recorded."""
+
+    timestamp: str
+    logid: int
+
+    def __le__(self, other: Cursor) -> bool:
+        return (self.timestamp, self.logid) <= (other.timestamp, other.logid)
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    logid: int
+    title: str
+    uploaded_at: str
+    outcome: str
+    page_id: int | None = None
+    sha1: str | None = None
+    uploader: str | None = None
+    mime: str | None = None
+    error: str | None = None
+    claimed_topics: tuple[str, ...] | None = None
+    milliseconds: int | None = None
+
+
+@dataclass(frozen=True)
+class PredictionRecord:
+    sha1: str
+    model_name: str
+    model_version: str
+    operating_point: str
+    predictions: tuple[str, ...]
+    probabilities: dict[str, float]
+
+
+@dataclass(frozen=True)
+class SuggestionRecord:
+    label: str
+    score: float
+    adds_topic: bool | None
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One suggestion with what a report shows about its file."""
+
+    suggestion_id: int
+    title: str
+    label: str
+    score: float
+    adds_topic: bool | None
+    state: str
+    uploader: str | None
+    uploaded_at: str
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Store:
+    """All reads and writes of the bot's state."""
+
+    def __init__(self, url: str, engine: Engine | None = None):
+        self.engine = engine or create_engine(url)
+        metadata.create_all(self.engine)
+
+    # -- cursor and files ------------------------------------------------------------
+
+    def cursor(self, name: str = "uploads") -> Cursor | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(cursor_table.c.timestamp, cursor_table.c.logid).where(
+                    cursor_table.c.name == name
+                )
+            ).first()
+        return Cursor(row.timestamp, row.logid) if row else None
+
+    def is_recorded(self, logid: int) -> bool:
+        with self.engine.connect() as conn:
+            return (
+                conn.execute(
+                    select(files_table.c.logid).where(files_table.c.logid == logid)
+                ).first()
+                is not None
+            )
+
+    def prediction(self, sha1: str, model_version: str) -> PredictionRecord | None:
+        """A stored prediction for these bytes and model, so they are not classified twice."""
+        t = predictions_table
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t).where(t.c.sha1 == sha1, t.c.model_version == model_version)
+            ).first()
+        if row is None:
+            return None
+        return PredictionRecord(
+            sha1=row.sha1,
+            model_name=row.model_name,
+            model_version=row.model_version,
+            operating_point=row.operating_point,
+            predictions=tuple(json.loads(row.predictions)),
+            probabilities=json.loads(row.probabilities),
+        )
+
+    def record_upload(
+        self,
+        file: FileRecord,
+        cursor: Cursor,
+        prediction: PredictionRecord | None = None,
+        suggestions: Iterable[SuggestionRecord] = (),
+    ) -> bool:
+        """Record one upload, its prediction and suggestions, and move the cursor, all in
+        one transaction. Returns False (and changes nothing) if it was already recorded."""
+        now = _now()
+        with self.engine.begin() as conn:
+            if conn.execute(
+                select(files_table.c.logid).where(files_table.c.logid == file.logid)
+            ).first():
+                self._move_cursor(conn, cursor)
+                return False
+            conn.execute(
+                files_table.insert().values(
+                    logid=file.logid,
+                    title=file.title,
+                    page_id=file.page_id,
+                    sha1=file.sha1,
+                    uploader=file.uploader,
+                    uploaded_at=file.uploaded_at,
+                    mime=file.mime,
+                    outcome=file.outcome,
+                    error=file.error,
+                    claimed_topics=None
+                    if file.claimed_topics is None
+                    else json.dumps(list(file.claimed_topics)),
+                    milliseconds=file.milliseconds,
+                    processed_at=now,
+                )
+            )
+            if prediction is not None:
+                self._insert_prediction(conn, prediction, now)
+                self._insert_suggestions(conn, file, prediction, suggestions, now)
+            self._move_cursor(conn, cursor)
+        return True
+
+    def _insert_prediction(self, conn: Connection, p: PredictionRecord, now: datetime) -> None:
+        t = predictions_table
+        exists = conn.execute(
+            select(t.c.sha1).where(t.c.sha1 == p.sha1, t.c.model_version == p.model_version)
+        ).first()
+        if exists:
+            return
+        conn.execute(
+            t.insert().values(
+                sha1=p.sha1,
+                model_version=p.model_version,
+                model_name=p.model_name,
+                operating_point=p.operating_point,
+                predictions=json.dumps(list(p.predictions)),
+                probabilities=json.dumps(p.probabilities, sort_keys=True),
+                created_at=now,
+            )
+        )
+
+    def _insert_suggestions(
+        self,
+        conn: Connection,
+        file: FileRecord,
+        p: PredictionRecord,
+        suggestions: Iterable[SuggestionRecord],
+        now: datetime,
+    ) -> None:
+        t = suggestions_table
+        for s in suggestions:
+            exists = conn.execute(
+                select(t.c.id).where(t.c.title == file.title, t.c.label == s.label)
+            ).first()
+            if exists:
+                continue  # a reviewed or published suggestion is never reset by a rerun
+            conn.execute(
+                t.insert().values(
+                    title=file.title,
+                    label=s.label,
+                    logid=file.logid,
+                    sha1=p.sha1,
+                    score=s.score,
+                    operating_point=p.operating_point,
+                    model_version=p.model_version,
+                    adds_topic=s.adds_topic,
+                    state="pending",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+
+    def _move_cursor(self, conn: Connection, cursor: Cursor, name: str = "uploads") -> None:
+        t = cursor_table
+        row = conn.execute(select(t.c.timestamp, t.c.logid).where(t.c.name == name)).first()
+        if row is None:
+            conn.execute(
+                t.insert().values(name=name, timestamp=cursor.timestamp, logid=cursor.logid)
+            )
+        elif Cursor(row.timestamp, row.logid) <= cursor:
+            conn.execute(
+                update(t)
+                .where(t.c.name == name)
+                .values(timestamp=cursor.timestamp, logid=cursor.logid)
+            )
+
+    # -- suggestions and reports -------------------------------------------------------
+
+    def report_rows(
+        self, states: Collection[str] = ("pending", "published", "accepted")
+    ) -> list[ReportRow]:
+        """Suggestions to show in reports, oldest upload first, with their file's details."""
+        s, f = suggestions_table, files_table
+        query = (
+            select(
+                s.c.id,
+                s.c.title,
+                s.c.label,
+                s.c.score,
+                s.c.adds_topic,
+                s.c.state,
+                f.c.uploader,
+                f.c.uploaded_at,
+            )
+            .join(f, f.c.logid == s.c.logid)
+            .where(s.c.state.in_(list(states)))
+            .order_by(f.c.uploaded_at, f.c.logid, s.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [ReportRow(*row) for row in conn.execute(query)]
+
+    def set_state(self, suggestion_ids: Collection[int], state: str) -> None:
+        """Move suggestions to a review state (published after a report save, and so on)."""
+        if state not in SUGGESTION_STATES:
+            raise ValueError(f"unknown suggestion state {state!r}; use one of {SUGGESTION_STATES}")
+        if not suggestion_ids:
+            return
+        t = suggestions_table
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(t.c.id.in_(list(suggestion_ids)))
+                .values(state=state, updated_at=_now())
+            )
+
+    def counts(self) -> dict[str, int]:
+        """Row counts per table (for summaries and tests)."""
+        with self.engine.connect() as conn:
+            return {
+                t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in (files_table, predictions_table, suggestions_table, category_cache_table)
+            }
+
+    def outcomes(self) -> dict[str, int]:
+        f = files_table
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(f.c.outcome, func.count()).group_by(f.c.outcome))
+            return {outcome: n for outcome, n in rows}
+
+    # -- category cache ----------------------------------------------------------------
+
+    def cached_categories(
+        self, titles: Collection[str], max_age: timedelta
+    ) -> dict[str, CategoryInfo]:
+        """Cached category descriptions younger than `max_age`."""
+        if not titles:
+            return {}
+        t = category_cache_table
+        oldest = _now() - max_age
+        out: dict[str, CategoryInfo] = {}
+        with self.engine.connect() as conn:
+            titles = list(titles)
+            for start in range(0, len(titles), 500):  # stay far below SQL parameter limits
+                rows = conn.execute(
+                    select(t).where(
+                        t.c.title.in_(titles[start : start + 500]), t.c.fetched_at >= oldest
+                    )
+                )
+                for row in rows:
+                    out[row.title] = CategoryInfo(
+                        parents=tuple(json.loads(row.parents)),
+                        hidden=row.hidden,
+                        exists=row.page_exists,
+                    )
+        return out
+
+    def cache_categories(self, infos: dict[str, CategoryInfo]) -> None:
+        """Store known category descriptions (never UNKNOWN ones: those are retried)."""
+        t = category_cache_table
+        now = _now()
+        with self.engine.begin() as conn:
+            for title, info in infos.items():
+                if info.parents is None:
+                    continue
+                conn.execute(t.delete().where(t.c.title == title))
+                conn.execute(
+                    t.insert().values(
+                        title=title,
+                        parents=json.dumps(list(info.parents)),
+                        hidden=info.hidden,
+                        page_exists=info.exists,
+                        fetched_at=now,
+                    )
+                )

@@ -1,0 +1,260 @@
+"""One pass over new uploads: `process_upload` handles one file end to end.
+
+The pass reads the upload log from the stored cursor, asks for the metadata of up to
+50 uploads at a time, and then, per file: downloads its thumbnail (or reuses the
+prediction stored for the same bytes and model), classifies it, finds the topics its
+own categories already imply, and records everything with the cursor move in one
+transaction. Every failure of one file (deleted, no thumbnail, HTTP error, undecodable
+image, API error) becomes that file's recorded outcome; the pass goes on. A stop
+request (SIGTERM) is honoured between files, so the current file is always finished.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import threading
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pywikibot
+
+from bot.metadata import FileInfo, FileMetadata, MetadataError, Missing, fetch_metadata
+from bot.source import Upload, new_uploads, start_cursor
+from bot.store import Cursor, FileRecord, PredictionRecord, Store, SuggestionRecord
+from bot.thumbnails import ThumbnailError, ThumbnailFetcher
+from bot.wiki_query import API_ERRORS
+from classifier.category_heuristic import TopicHeuristic
+from classifier.images import ImageError
+from classifier.model import TopicModel
+
+log = logging.getLogger(__name__)
+
+CLASSIFIED = "classified"
+
+
+@dataclass
+class PassContext:
+    """Everything a pass works with, built once per run."""
+
+    site: pywikibot.site.APISite
+    store: Store
+    model: TopicModel
+    operating_point: str
+    fetcher: ThumbnailFetcher
+    topics: TopicHeuristic | None  # None: claimed topics are not computed
+    thumb_width: int
+    metadata_batch: int = 50
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one upload (also what its log line says)."""
+
+    title: str
+    outcome: str
+    labels: tuple[str, ...] = ()
+    new_suggestions: int = 0
+    milliseconds: int = 0
+    recorded: bool = True  # False when an earlier run had already recorded it
+
+
+@dataclass
+class PassSummary:
+    """The per-pass summary; `to_dict` is the JSON line `--once` prints."""
+
+    files_seen: int = 0
+    files_classified: int = 0
+    errors: Counter = field(default_factory=Counter)
+    suggestions: int = 0
+    pages_written: list[str] = field(default_factory=list)
+    dry_run: bool = True
+    cursor: Cursor | None = None
+    seconds: float = 0.0
+    stopped: bool = False
+
+    def add(self, outcome: FileOutcome) -> None:
+        self.files_seen += 1
+        if outcome.outcome == CLASSIFIED:
+            self.files_classified += 1
+        else:
+            self.errors[outcome.outcome] += 1
+        self.suggestions += outcome.new_suggestions
+
+    def to_dict(self) -> dict:
+        return {
+            "files_seen": self.files_seen,
+            "files_classified": self.files_classified,
+            "errors": dict(sorted(self.errors.items())),
+            "suggestions": self.suggestions,
+            "pages_written": self.pages_written,
+            "dry_run": self.dry_run,
+            "cursor": None
+            if self.cursor is None
+            else {"timestamp": self.cursor.timestamp, "logid": self.cursor.logid},
+            "seconds": round(self.seconds, 3),
+            "stopped": self.stopped,
+        }
+
+
+def run_pass(
+    ctx: PassContext,
+    limit: int,
+    since: str | None = None,
+    lookback_hours: float = 1.0,
+    summary: PassSummary | None = None,
+) -> PassSummary:
+    """Process up to `limit` new uploads after the stored cursor (first run: `since`)."""
+    summary = summary or PassSummary()
+    started = time.monotonic()
+    after = ctx.store.cursor() or start_cursor(since, lookback_hours)
+    uploads = itertools.islice(new_uploads(ctx.site, after), limit)
+    try:
+        for chunk in itertools.batched(uploads, ctx.metadata_batch):
+            if ctx.stop.is_set():
+                break
+            titles = sorted({u.title for u in chunk})
+            metadata = fetch_metadata(ctx.site, titles, ctx.thumb_width, ctx.metadata_batch)
+            for upload in chunk:
+                if ctx.stop.is_set():
+                    break
+                summary.add(_process_logged(upload, metadata[upload.title], ctx))
+    except API_ERRORS as err:  # the upload log itself could not be read: end this pass
+        log.error("reading the upload log failed: %s", err)
+        summary.errors["upload_log_unreadable"] += 1
+    summary.stopped = ctx.stop.is_set()
+    summary.cursor = ctx.store.cursor()
+    summary.seconds = time.monotonic() - started
+    log.info(
+        "pass done: %d files, %d classified, errors %s, %d new suggestions, %.1f s",
+        summary.files_seen,
+        summary.files_classified,
+        dict(summary.errors),
+        summary.suggestions,
+        summary.seconds,
+    )
+    return summary
+
+
+def _process_logged(upload: Upload, meta: FileMetadata, ctx: PassContext) -> FileOutcome:
+    """`process_upload`, with an unexpected error turned into the file's outcome (a bug
+    on one file must not block the cursor forever) and one log line per file."""
+    started = time.monotonic()
+    try:
+        outcome = process_upload(upload, meta, ctx)
+    except Exception as err:  # noqa: BLE001 - the boundary: record it, go on
+        log.exception("unexpected error on %s", upload.title)
+        ms = int((time.monotonic() - started) * 1000)
+        message = "".join(traceback.format_exception_only(err)).strip()
+        record = FileRecord(
+            logid=upload.logid,
+            title=upload.title,
+            uploaded_at=upload.timestamp,
+            uploader=upload.user,
+            outcome="internal_error",
+            error=message,
+            milliseconds=ms,
+        )
+        recorded = ctx.store.record_upload(record, upload.cursor)
+        outcome = FileOutcome(upload.title, "internal_error", milliseconds=ms, recorded=recorded)
+    log.info(
+        "%s: %s%s [%s] %d ms",
+        outcome.title,
+        outcome.outcome,
+        "" if outcome.recorded else " (already recorded)",
+        ", ".join(outcome.labels[:5]),
+        outcome.milliseconds,
+    )
+    return outcome
+
+
+def process_upload(upload: Upload, meta: FileMetadata, ctx: PassContext) -> FileOutcome:
+    """Take one upload from its metadata to recorded predictions and suggestions."""
+    started = time.monotonic()
+    base = FileRecord(
+        logid=upload.logid,
+        title=upload.title,
+        uploaded_at=upload.timestamp,
+        uploader=upload.user,
+        outcome="",
+    )
+
+    def finish(
+        outcome: str,
+        error: str | None = None,
+        prediction: PredictionRecord | None = None,
+        suggestions: tuple[SuggestionRecord, ...] = (),
+        claimed: tuple[str, ...] | None = None,
+    ) -> FileOutcome:
+        ms = int((time.monotonic() - started) * 1000)
+        info = meta if isinstance(meta, FileInfo) else None
+        record = dataclasses.replace(
+            base,
+            outcome=outcome,
+            error=error,
+            page_id=info.page_id if info else None,
+            sha1=info.sha1 if info else None,
+            mime=info.mime if info else None,
+            uploader=(info.uploader if info else None) or upload.user,
+            claimed_topics=claimed,
+            milliseconds=ms,
+        )
+        recorded = ctx.store.record_upload(record, upload.cursor, prediction, suggestions)
+        return FileOutcome(
+            upload.title,
+            outcome,
+            labels=prediction.predictions if prediction else (),
+            new_suggestions=len(suggestions) if recorded else 0,
+            milliseconds=ms,
+            recorded=recorded,
+        )
+
+    if isinstance(meta, MetadataError):
+        return finish("api_error", meta.message)
+    if isinstance(meta, Missing):
+        return finish("deleted", "the file page no longer exists")
+    if meta.thumb_url is None:
+        return finish("no_thumbnail", f"no raster thumbnail for {meta.mime}")
+
+    prediction = ctx.store.prediction(meta.sha1, ctx.model.version)
+    if prediction is None or prediction.operating_point != ctx.operating_point:
+        data = ctx.fetcher.fetch(meta.thumb_url)
+        if isinstance(data, ThumbnailError):
+            return finish(data.kind, data.message)
+        result = ctx.model.predict_bytes([data], operating_point=ctx.operating_point)[0]
+        if isinstance(result, ImageError):
+            return finish(f"image_{result.kind}", str(result))
+        prediction = PredictionRecord(
+            sha1=meta.sha1,
+            model_name=result.model_name,
+            model_version=result.model_version,
+            operating_point=ctx.operating_point,
+            predictions=result.predictions,
+            probabilities=result.probabilities,
+        )
+
+    claimed = claimed_topics(meta, ctx)
+    suggestions = tuple(
+        SuggestionRecord(
+            label=label,
+            score=prediction.probabilities[label],
+            adds_topic=None if claimed is None else label not in claimed,
+        )
+        for label in prediction.predictions
+    )
+    return finish(CLASSIFIED, None, prediction, suggestions, claimed)
+
+
+def claimed_topics(meta: FileInfo, ctx: PassContext) -> tuple[str, ...] | None:
+    """Topics the file's own categories imply, closed under ancestors; None when unknown
+    (no heuristic configured, or the walk met categories whose parents are unknown)."""
+    if ctx.topics is None:
+        return None
+    result = ctx.topics.label(meta.categories)
+    if result.touched_unknown:
+        return None
+    return ctx.topics.taxonomy.close_under_ancestors(result.labels())
