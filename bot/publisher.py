@@ -26,6 +26,16 @@ from classifier.taxonomy import Taxonomy
 log = logging.getLogger(__name__)
 
 
+def kill_switch_says_run(text: str) -> bool:
+    """The kill-switch page allows publishing only when it says exactly `true`."""
+    return text.strip().lower() == "true"
+
+
+def under_prefix(title: str, prefix: str) -> bool:
+    """Whether a page title lies below the prefix (the prefix page itself does not)."""
+    return title.startswith(prefix.rstrip("/") + "/")
+
+
 @dataclass(frozen=True)
 class PublishResult:
     """What happened to one page: saved, unchanged, written (dry run) or a skip reason."""
@@ -85,14 +95,14 @@ class Publisher:
             text = pywikibot.Page(self.site, self.kill_switch_page).text
         except API_ERRORS as err:
             return False, f"cannot read the kill switch {self.kill_switch_page}: {err}"
-        if text.strip().lower() != "true":
+        if not kill_switch_says_run(text):
             return False, f"{self.kill_switch_page} does not say 'true'"
         return True, ""
 
     def _save(self, report: ReportPage) -> PublishResult:
         page = pywikibot.Page(self.site, report.title)
         title = page.title()
-        if not title.startswith(self.prefix + "/"):
+        if not under_prefix(title, self.prefix):
             return PublishResult(title, "outside_prefix", f"not under {self.prefix}/")
         try:
             if page.exists() and not page.botMayEdit():

@@ -1,0 +1,137 @@
+"""Shared fixtures: a fresh local MediaWiki per test session, with real images uploaded.
+
+pywikibot reads its configuration once, at import, from PYWIKIBOT_DIR. Test modules
+import bot modules (hence pywikibot) while being collected, so a throwaway
+PYWIKIBOT_DIR with quick-failing retries is set here, before any of them, so that
+nothing is written into the repository or the user's ~/.pywikibot. The bot under test
+runs as a subprocess with its own PYWIKIBOT_DIR (see `bot_env`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.wiki_fixtures import (
+    BOT_LOGIN,
+    BOT_PASSWORD,
+    REPO,
+    USER_CONFIG,
+    LocalWiki,
+    sample_images,
+    wait_next_second,
+    wiki_available,
+    write_pywikibot_dir,
+)
+
+_TEST_PWB_DIR = Path(tempfile.mkdtemp(prefix="pwb-tests-"))
+(_TEST_PWB_DIR / "families").mkdir()
+(_TEST_PWB_DIR / "user-config.py").write_text(
+    USER_CONFIG.replace("family = 'localwiki'\nmylang = 'localwiki'\n", "")
+)
+os.environ["PYWIKIBOT_DIR"] = str(_TEST_PWB_DIR)
+
+CATEGORY_TREE = {
+    # child: parents, a small slice of Commons' shape under the taxonomy's anchors
+    "Felis catus": ["Felidae"],
+    "Felidae": ["Mammals"],
+    "Mammals": ["Animals"],
+    "Animals": ["Nature"],
+    "Coffee cups": ["Cups", "Coffee"],
+    "Coffee": ["Food"],
+    "Astronauts": ["Astronautics", "People by occupation"],
+    "Astronautics": ["Astronomy"],
+    "Rockets": ["Astronautics"],
+    "Flowers": ["Plantae"],
+    "Buddhist temples in China": ["Buddhist temples", "Religious buildings in China"],
+    "Buddhist temples": ["Religious buildings"],
+    "Test uploads": [],
+    "Files with maintenance": [],
+}
+
+UPLOAD_CATEGORIES = {
+    "Coffee cup.jpg": ["Coffee cups", "Test uploads"],
+    "Chelsea the cat.jpg": ["Felis catus", "Test uploads"],
+    "Astronaut portrait.jpg": ["Astronauts", "Test uploads"],
+    "China temple.jpg": ["Buddhist temples in China", "Test uploads"],
+    "Flower closeup.jpg": ["Flowers", "Test uploads", "Files with maintenance"],
+    "Cat with transparency.png": ["Felis catus", "Test uploads"],
+    "Rocket launch.gif": ["Rockets", "Test uploads"],
+    "Rocket launch.webp": ["Rockets", "Test uploads"],
+}
+
+
+@pytest.fixture(scope="session")
+def wiki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWiki]:
+    """A fresh MediaWiki on a free loopback port with the category tree; stopped at the end."""
+    reason = wiki_available()
+    if reason:
+        pytest.skip(reason)
+    base = tmp_path_factory.mktemp("wiki")
+    wiki = LocalWiki.start(base / "wiki")
+    try:
+        client = wiki.client()
+        for child, parents in CATEGORY_TREE.items():
+            client.edit(
+                f"Category:{child}",
+                "Test category." + "".join(f"[[Category:{p}]]" for p in parents),
+            )
+        client.edit("Category:Files with maintenance", "Maintenance. __HIDDENCAT__")
+        yield wiki
+    finally:
+        wiki.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def images() -> dict[str, bytes]:
+    return sample_images()
+
+
+@pytest.fixture(scope="session")
+def uploaded(wiki: LocalWiki, images: dict[str, bytes]) -> str:
+    """The sample photos uploaded with categories; returns the time just before."""
+    since = wait_next_second()
+    client = wiki.client()
+    for name, data in images.items():
+        client.upload(name, data, UPLOAD_CATEGORIES[name])
+    return since
+
+
+def bot_env(pwb_dir: Path, families: dict[str, int]) -> dict[str, str]:
+    """The environment of a bot subprocess: its own PYWIKIBOT_DIR, credentials as on
+    Toolforge, and the repository importable."""
+    write_pywikibot_dir(pwb_dir, families)
+    env = dict(os.environ)
+    env.update(
+        PYWIKIBOT_DIR=str(pwb_dir),
+        BOT_USERNAME=BOT_LOGIN,
+        BOT_PASSWORD=BOT_PASSWORD,
+        PYTHONPATH=str(REPO),
+    )
+    return env
+
+
+def write_bot_config(path: Path, api_url: str, **sections: dict) -> Path:
+    """A config.toml for a test run: the local wiki, fast retries, publishing on."""
+    values = {
+        "wiki": {"api_url": api_url},
+        "source": {"per_pass_limit": 500, "metadata_batch": 50},
+        "thumbnails": {"retries": 1, "backoff_seconds": 0.1, "timeout_seconds": 30.0},
+        "report": {"page_prefix": "User:{user}/Topics"},
+    }
+    for name, table in sections.items():
+        values.setdefault(name, {}).update(table)
+    lines = ["dry_run = false"]
+    for name, table in values.items():
+        lines.append(f"[{name}]")
+        for key, value in table.items():
+            lines.append(f"{key} = {json.dumps(value)}")  # JSON scalars are TOML scalars
+    path.write_text("\n".join(lines) + "\n")
+    return path
