@@ -15,7 +15,7 @@ underscores.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 
@@ -26,11 +26,18 @@ class CategoryInfo:
     `parents` is None when the parents are UNKNOWN (a partial graph slice, an API
     error): that is a state of its own, distinct from "no parents" (an empty tuple),
     so that callers can report how often a result rests on missing data.
+
+    `depth` is the length in nodes of the shortest path from the root category
+    (the root has depth 1), when the back-end knows it: a table of a whole dump can
+    compute it once, a live wiki cannot cheaply, so None is normal there. With it
+    the walk goes only towards the root, which is where the research's precision
+    came from; without it the walk falls back to rules on titles and parents alone.
     """
 
     parents: tuple[str, ...] | None
     hidden: bool = False  # hidden / maintenance category: yields no topics
     exists: bool = True  # False for a red link (no category page)
+    depth: int | None = None  # shortest-path depth from the root, when known
 
 
 UNKNOWN = CategoryInfo(parents=None)
@@ -72,8 +79,11 @@ class InMemoryGraph:
         parents: Mapping[str, Collection[str]],
         hidden: Collection[str] = (),
         default: CategoryInfo = RED_LINK,
+        depths: Mapping[str, int] | None = None,
     ) -> InMemoryGraph:
-        """Build from child -> parents; parents never listed as children get no parents."""
+        """Build from child -> parents; parents never listed as children get no parents.
+
+        `depths` gives categories their depth from the root (see `CategoryInfo`)."""
         infos: dict[str, CategoryInfo] = {}
         for child, ps in parents.items():
             for p in ps:
@@ -81,5 +91,7 @@ class InMemoryGraph:
             infos[child] = CategoryInfo(parents=tuple(ps))
         for title in hidden:
             old = infos.get(title, CategoryInfo(parents=()))
-            infos[title] = CategoryInfo(parents=old.parents, hidden=True, exists=old.exists)
+            infos[title] = replace(old, hidden=True)
+        for title, d in (depths or {}).items():
+            infos[title] = replace(infos.get(title, CategoryInfo(parents=())), depth=d)
         return cls(infos, default=default)

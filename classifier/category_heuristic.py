@@ -2,26 +2,32 @@
 
 Training turns Commons categories into labels with this, and the bot uses it to
 know which topics an upload's own categories already claim. Both need the same
-answer for the same file, whatever was labelled before, so the walk keeps no state
-between files and visits categories in sorted order; the graph is read only through
-the batched `CategoryGraph.lookup`, once per level of the walk.
+answer for the same file, whatever was labelled before, so nothing is kept between
+files and every result is a pure function of the graph; the graph is read only
+through the batched `CategoryGraph.lookup`, once per level of the walk.
 
-From each of the file's categories (a "source") the walk goes up level by level.
-At each category, the first rule that applies decides where it goes next:
+Each of the file's categories (a "source") leads to the anchors found by `reach`,
+which follows the research's rules, in its order, at every category:
 
 1. an anchor category of the taxonomy gives its label and stops there;
-2. a hidden category, a red link, or a title whose head is a date or bookkeeping
-   word ("1922 in Kent", "Categories by country") gives nothing;
-3. head jump: when the head of the title ("Churches in Kent" -> "Churches", "Oval
-   portraits" -> "Portraits", singular or plural) names a category that exists, go
-   straight there, the most specific such head first. The head is a strict part of
-   the title, hence more general, which stands in for the research's "closer to the
-   root" (a depth that a live wiki cannot give cheaply). Heads that name the file's
-   medium ("Photographs of Paris" -> "Photographs") are never jump targets, and the
-   bare medium categories themselves lead nowhere;
-4. parents that are anchors, when there are any (the nearest evidence wins over
-   drifting further up);
-5. otherwise all parents.
+2. a hidden category, a red link, a medium category ("Photographs") or a title whose
+   head is a date or bookkeeping word ("1922 in Kent", "Categories by country")
+   gives nothing;
+3. head jump: when the head of the title ("Churches in Kent" -> "Churches", singular
+   or plural) is shared by one of its parents ("Churches in England by county") and
+   names a category that exists and lies higher, go there. The shared head is the
+   evidence that the title really is "<kind> in <place>", not a name like
+   "Washington W. Sheffield";
+4. parents that are anchors (the nearest evidence wins over drifting further up);
+5. parents closer to the root.
+
+The first rule whose targets lead to any anchor decides; later rules are not tried.
+"Higher" and "closer to the root" compare `CategoryInfo.depth` (shortest path from
+the root). That is what keeps the walk on the spine of the graph: a category has
+dozens of parents that are siblings or cousins ("Buildings in Kent" under "Kent"),
+and only those nearer the root generalise it. A back-end without depths (the live
+wiki) falls back to every parent, and to heads as "higher" by construction, since a
+head is a strict part of the title.
 
 A category whose parents the back-end does not know gives nothing and marks the
 result as resting on unknown data. Each label gets a confidence from the length of
@@ -31,10 +37,17 @@ the shortest path to it and the number of the file's categories that reach it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from classifier.category_graph import CategoryGraph, CategoryInfo
-from classifier.category_titles import head_candidates, head_phrase, is_medium_head, is_null_head
+from classifier.category_titles import (
+    head_forms,
+    head_key,
+    head_phrase,
+    is_medium_head,
+    is_null_head,
+    other_number,
+)
 from classifier.taxonomy import Taxonomy
 
 
@@ -42,17 +55,14 @@ from classifier.taxonomy import Taxonomy
 class WalkLimits:
     """Bounds and the confidence scale of the walk.
 
-    `max_hops` bounds the path length from a file's category to an anchor;
-    `extra_levels` is how many levels a walk goes on past its nearest anchor (None:
-    up to `max_hops`); beyond the nearest evidence, paths drift into abstract
-    categories ("Infrastructure" > "Engineering" > "Technology") and cost precision.
-    `max_lookups` bounds the distinct categories described per file (the API cost on a
-    live wiki). `decay` is the confidence of one path per hop: a path of h hops
-    counts `decay ** h`, and independent paths combine as a noisy OR.
+    `max_hops` bounds the path length from a file's category to an anchor.
+    `max_lookups` bounds the distinct categories described per file (the API cost
+    on a live wiki). `decay` is the confidence of one path per hop: a path of h hops
+    counts `decay ** h`, and independent paths (from different file categories)
+    combine as a noisy OR.
     """
 
-    max_hops: int = 10
-    extra_levels: int | None = 0
+    max_hops: int = 12
     max_lookups: int = 600
     decay: float = 0.85
 
@@ -80,20 +90,55 @@ class TopicResult:
         return tuple(t.label for t in self.topics if t.confidence >= min_confidence)
 
 
-@dataclass
-class _Walk:
-    """The upward walk from one source category."""
+Reached = dict[str, tuple[int, tuple[str, ...]]]  # anchor -> (hops, path to it)
 
-    source: str
-    previous: dict[str, str | None]
-    frontier: list[str]
-    found: dict[str, int] = field(default_factory=dict)  # anchor -> hops
 
-    def path(self, node: str) -> tuple[str, ...]:
-        out = [node]
-        while (prev := self.previous[out[-1]]) is not None:
-            out.append(prev)
-        return tuple(reversed(out))
+class _FileWalk:
+    """The graph as far as one file's walk has described it, and what it found."""
+
+    def __init__(self, heuristic: TopicHeuristic, info: dict[str, CategoryInfo]):
+        self.h = heuristic
+        self.info = info
+        self.memo: dict[tuple[str, int], Reached] = {}
+        self.unknown = False
+
+    def reach(self, node: str, left: int) -> Reached:
+        """The anchors `node` leads to within `left` hops: a pure function of the graph
+        (memoised per file on (node, hops left), so cycles only burn hops)."""
+        if node in self.h.anchors:
+            return {node: (0, (node,))}
+        if left == 0 or not self.h.walkable(node):
+            return {}
+        key = (node, left)
+        if key not in self.memo:
+            self.memo[key] = {}  # a cycle back to this state finds nothing
+            self.memo[key] = self._reach(node, left)
+        return self.memo[key]
+
+    def _reach(self, node: str, left: int) -> Reached:
+        this = self.info.get(node)
+        if this is None or this.hidden or not this.exists:  # over budget, hidden, red link
+            return {}
+        for targets in (
+            self.h.head_jumps(node, self.info),
+            self.h.anchor_parents(this),
+            self.h.higher_parents(this, self.info),
+        ):
+            found = self._union(node, targets, left)
+            if found:
+                return found
+        if this.parents is None:
+            self.unknown = True
+        return {}
+
+    def _union(self, node: str, targets: Iterable[str], left: int) -> Reached:
+        out: Reached = {}
+        for target in targets:
+            for anchor, (hops, path) in self.reach(target, left - 1).items():
+                candidate = (hops + 1, (node, *path))
+                if anchor not in out or candidate < out[anchor]:
+                    out[anchor] = candidate
+        return out
 
 
 class TopicHeuristic:
@@ -105,101 +150,119 @@ class TopicHeuristic:
         self.graph = graph
         self.taxonomy = taxonomy
         self.limits = limits or WalkLimits()
-        self._anchors = taxonomy.anchor_labels
+        self.anchors = taxonomy.anchor_labels
 
     def label(self, categories: Iterable[str]) -> TopicResult:
         """Walk up from `categories` (titles without "Category:") and collect topics."""
-        walks = [_Walk(c, {c: None}, [c]) for c in sorted(set(categories))]
+        sources = sorted(set(categories))
         info: dict[str, CategoryInfo] = {}
-        unknown = truncated = False
-        for level in range(self.limits.max_hops + 1):
-            if not any(w.frontier for w in walks):
-                break
-            frontier = sorted({n for w in walks for n in w.frontier if self._walkable(n)})
-            truncated |= self._describe(frontier, info)
-            for walk in walks:
-                nodes, walk.frontier = sorted(set(walk.frontier)), []
-                if self._settled(walk, level):
-                    continue
-                for node in nodes:
-                    if node in self._anchors:
-                        walk.found.setdefault(node, level)
-                        continue
-                    if level == self.limits.max_hops or not self._walkable(node):
-                        continue
-                    step = self._next(node, info)
-                    if step is None:
-                        unknown |= node in info
-                        continue
-                    for nxt in step:
-                        if nxt not in walk.previous:
-                            walk.previous[nxt] = node
-                            walk.frontier.append(nxt)
+        truncated = self._explore(sources, info)
+        walk = _FileWalk(self, info)
+        found = [walk.reach(source, self.limits.max_hops + 1) for source in sources]
         return TopicResult(
-            topics=self._evidence(walks),
-            touched_unknown=unknown,
+            topics=self._evidence(found),
+            touched_unknown=walk.unknown,
             truncated=truncated,
             lookups=len(info),
         )
 
-    def _settled(self, walk: _Walk, level: int) -> bool:
-        extra = self.limits.extra_levels
-        return extra is not None and bool(walk.found) and level > min(walk.found.values()) + extra
+    # -- the rules -------------------------------------------------------------
 
-    def _walkable(self, title: str) -> bool:
-        if title in self._anchors or is_null_head(title):
+    def walkable(self, title: str) -> bool:
+        """False for titles that lead nowhere whatever the graph says."""
+        if title in self.anchors or is_null_head(title):
             return False
         # a medium category ("Photographs") leads nowhere; a qualified one
         # ("Photographs of Paris") leads on through its subject parents
         return not (is_medium_head(title) and head_phrase(title) == title)
 
+    def head_jumps(self, node: str, info: dict[str, CategoryInfo]) -> list[str]:
+        """Categories named by a head that `node` and its parents share, that exist
+        and lie higher: the most specific of each, all of them if there are several
+        ("N2 Charts" under "Charts by type" and "Functional diagrams" ->
+        "Charts", "Diagrams")."""
+        this = info[node]
+        chosen: list[str] = []
+        keys: list[str] = []
+        for target in shared_heads(node, this.parents or ()):
+            key = head_key(target)
+            if any(k == key or k.endswith(" " + key) for k in keys):
+                continue  # a more specific form of this head was already taken
+            found = target in self.anchors or (
+                (t := info.get(target)) is not None
+                and t.exists
+                and not t.hidden
+                and t.parents is not None
+                and _higher(t, this)
+            )
+            if found:
+                chosen.append(target)
+                keys.append(key)
+        return sorted(chosen)
+
+    def anchor_parents(self, this: CategoryInfo) -> list[str]:
+        return sorted(p for p in this.parents or () if p in self.anchors)
+
+    def higher_parents(self, this: CategoryInfo, info: dict[str, CategoryInfo]) -> list[str]:
+        """Parents closer to the root; every parent when this category's depth is unknown."""
+        if this.depth is None:
+            return sorted(this.parents or ())
+        return sorted(p for p in this.parents or () if p in info and _higher(info[p], this))
+
+    # -- the batched exploration ----------------------------------------------
+
+    def _explore(self, sources: list[str], info: dict[str, CategoryInfo]) -> bool:
+        """Describe, level by level, every category a rule may lead to; True if the
+        lookup budget cut it short. One lookup per level: the frontier (parents that
+        may be higher, and head-jump targets) with the head candidates of its titles.
+        A parent is only walked on from once its depth shows it is higher."""
+        frontier: dict[str, set[str | None]] = {s: {None} for s in sources}
+        seen = set(sources)
+        truncated = False
+        for _ in range(self.limits.max_hops + 1):
+            walkable = [n for n in sorted(frontier) if self.walkable(n)]
+            if not walkable:
+                break
+            truncated |= self._describe(walkable, info)
+            following: dict[str, set[str | None]] = {}
+            for node in walkable:
+                this = info.get(node)
+                if this is None or this.hidden or not this.exists or not this.parents:
+                    continue
+                if not any(self._entered(p, node, info) for p in frontier[node]):
+                    continue
+                for parent in (*this.parents, *shared_heads(node, this.parents)):
+                    following.setdefault(parent, set()).add(node)
+            frontier = {n: via for n, via in following.items() if n not in seen}
+            seen.update(frontier)
+        return truncated
+
+    @staticmethod
+    def _entered(child: str | None, node: str, info: dict[str, CategoryInfo]) -> bool:
+        """Whether the walk may go on from `node` reached from `child` (None: a source
+        or a head jump, always allowed; a parent only if it is higher)."""
+        return child is None or _higher(info[node], info[child])
+
     def _describe(self, frontier: list[str], info: dict[str, CategoryInfo]) -> bool:
-        """Look up the frontier and its head candidates in one batch; True if cut short."""
-        wanted = [t for n in frontier for t in (n, *head_candidates(n))]
-        new = sorted({t for t in wanted if t not in info and t not in self._anchors})
+        """Look up the frontier in one batch; True if the budget cut it short."""
+        new = sorted({t for t in frontier if t not in info and t not in self.anchors})
         room = max(self.limits.max_lookups - len(info), 0)
         if new[:room]:
             answer = self.graph.lookup(new[:room])
             info.update((t, answer[t]) for t in new[:room])
         return len(new) > room
 
-    def _next(self, node: str, info: dict[str, CategoryInfo]) -> list[str] | None:
-        """Where the walk goes from `node`; None when its parents are unknown."""
-        this = info.get(node)
-        if this is None:  # over the lookup budget
-            return None
-        if this.hidden or not this.exists:
-            return []
-        jump = self._head_jump(node, info)
-        if jump is not None:
-            return [jump]
-        if this.parents is None:
-            return None
-        anchors = [p for p in this.parents if p in self._anchors]
-        return sorted(anchors or this.parents)
+    # -- the evidence ---------------------------------------------------------
 
-    def _head_jump(self, node: str, info: dict[str, CategoryInfo]) -> str | None:
-        """The most specific known category named by the head of `node`, if any."""
-        for candidate in head_candidates(node):
-            if is_medium_head(candidate):
-                continue
-            if candidate in self._anchors:
-                return candidate
-            target = info.get(candidate)
-            if target and target.exists and not target.hidden and target.parents is not None:
-                return candidate
-        return None
-
-    def _evidence(self, walks: list[_Walk]) -> tuple[TopicEvidence, ...]:
+    def _evidence(self, found: list[Reached]) -> tuple[TopicEvidence, ...]:
         """Per label: noisy-OR confidence over sources, the shortest path as explanation."""
         best: dict[str, tuple[int, tuple[str, ...]]] = {}
         miss: dict[str, float] = {}
         sources: dict[str, int] = {}
-        for walk in walks:
+        for reached in found:
             per_label: dict[str, tuple[int, tuple[str, ...]]] = {}
-            for anchor, hops in walk.found.items():
-                candidate = (hops, walk.path(anchor))
-                for label in self.taxonomy.close_under_ancestors([self._anchors[anchor]]):
+            for anchor, candidate in reached.items():
+                for label in self.taxonomy.close_under_ancestors([self.anchors[anchor]]):
                     if label not in per_label or candidate < per_label[label]:
                         per_label[label] = candidate
             for label, (hops, path) in per_label.items():
@@ -213,3 +276,31 @@ class TopicHeuristic:
             if label in best
         )
 
+
+def shared_heads(node: str, parents: Iterable[str]) -> tuple[str, ...]:
+    """Titles (both numbers) of the heads shared by at least two of `node` and its
+    parents, most specific first. Two titles with the same head are the graph's own
+    evidence that the head is a kind the category belongs to ("Southampton Cenotaph"
+    under "War memorials in Southampton" and "War memorials by Edwin Lutyens"); a
+    single title's head may be part of a name ("Washington W. Sheffield")."""
+    own = head_key(node)
+    voters: dict[str, set[str]] = {}
+    names: dict[str, str] = {}
+    for title in sorted({node, *parents}):
+        for form in head_forms(title):
+            key = head_key(form)
+            voters.setdefault(key, set()).add(title)
+            names.setdefault(key, form)
+    shared = [k for k, v in voters.items() if len(v) > 1 and k != own]
+    shared = [k for k in shared if not is_medium_head(names[k]) and not is_null_head(names[k])]
+    shared.sort(key=lambda k: (-len(k.split()), k))
+    return tuple(t for k in shared for t in (names[k], other_number(names[k])))
+
+
+def _higher(target: CategoryInfo, this: CategoryInfo) -> bool:
+    """True when `target` is closer to the root than `this`, as far as depths tell:
+    without this category's depth anything may be higher (the live-wiki fallback);
+    with it, only a target of known, smaller depth is."""
+    if this.depth is None:
+        return True
+    return target.depth is not None and target.depth < this.depth

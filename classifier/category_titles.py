@@ -98,6 +98,27 @@ def head_candidates(title: str) -> tuple[str, ...]:
 
 
 @_cached
+def head_forms(title: str) -> tuple[str, ...]:
+    """The head phrase of `title` and each shorter ending of it, capitalised, most
+    specific first: "War memorials by Edwin Lutyens" -> ("War memorials",
+    "Memorials"). Unlike `head_candidates` it keeps the title's own head, because it
+    serves to find the heads that a category shares with its parents."""
+    words = head_phrase(title).split()
+    out: list[str] = []
+    for start in range(len(words)):
+        if words[start] in CONJUNCTIONS:
+            continue
+        phrase = " ".join(words[start:])
+        out.append(phrase[0].upper() + phrase[1:])
+    return tuple(out)
+
+
+def other_number(phrase: str) -> str:
+    """The phrase with its last word switched between singular and plural."""
+    return _other_number(phrase)
+
+
+@_cached
 def is_null_head(title: str) -> bool:
     """True when the title's head classifies by date or bookkeeping, not by subject.
 

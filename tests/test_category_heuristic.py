@@ -75,9 +75,12 @@ def test_unknown_parents_are_reported():
 
 def test_head_jump_with_plural_matching_skips_the_place_branch():
     parents = {
-        "Temple in Kyoto": ["Kyoto"],
+        "Temple in Kyoto": ["Kyoto", "Temples in Japan"],
         "Kyoto": ["Cities"],
         "Cities": ["Places"],
+        "Temples in Japan": ["Japan"],
+        "Japan": ["Countries"],
+        "Countries": ["Places"],
         "Temples": ["Architecture"],
     }
     h, _ = labeller(parents)
@@ -88,12 +91,37 @@ def test_head_jump_with_plural_matching_skips_the_place_branch():
 
 
 def test_head_jump_straight_to_an_anchor():
-    h, _ = labeller({"Maps of Kent": ["Kent"], "Kent": ["Places"]})
+    h, _ = labeller({"Maps of Kent": ["Kent", "Maps of England"], "Kent": ["Places"]})
     assert h.label(["Maps of Kent"]).labels() == ("Places", "Maps & Flags")
 
 
+def test_a_head_no_parent_shares_is_not_a_jump():
+    # "Sheffield" is part of a name here, not the kind of thing the category holds
+    parents = {"Washington W. Sheffield": ["Dentists"], "Dentists": ["Health"],
+               "Sheffield": ["Cities"], "Cities": ["Places"]}
+    h, _ = labeller(parents)
+    assert h.label(["Washington W. Sheffield"]).labels() == ("STEM", "Medicine & Health")
+
+
+def test_heads_shared_by_two_parents_are_jumps_too():
+    parents = {"Southampton Cenotaph": ["War memorials in Southampton",
+                                        "War memorials by Edwin Lutyens", "Watts Park"],
+               "War memorials in Southampton": ["Southampton"], "Southampton": ["Places"],
+               "War memorials by Edwin Lutyens": ["Edwin Lutyens"], "Edwin Lutyens": ["People"],
+               "Watts Park": ["Parks"], "Parks": ["Landscapes"],
+               "War memorials": ["Monuments and memorials"]}
+    h, _ = labeller(parents)
+    result = h.label(["Southampton Cenotaph"])
+    assert result.labels() == ("Places", "Monuments & Memorials")
+    evidence = {t.label: t for t in result.topics}
+    assert evidence["Monuments & Memorials"].path == (
+        "Southampton Cenotaph", "War memorials", "Monuments and memorials")
+
+
 def test_no_jump_to_a_head_that_does_not_exist():
-    h, _ = labeller({"Churches in Kent": ["Buildings in Kent"], "Buildings in Kent": ["Food"]})
+    parents = {"Churches in Kent": ["Buildings in Kent", "Churches in England"],
+               "Buildings in Kent": ["Food"], "Churches in England": ["Food"]}
+    h, _ = labeller(parents)
     assert h.label(["Churches in Kent"]).labels() == ("Culture", "Food")
 
 
@@ -104,15 +132,47 @@ def test_medium_categories_lead_nowhere():
     assert h.label(["Photographs of Paris"]).labels() == ("Places",)
 
 
-def test_walk_stops_at_the_nearest_anchor_level():
-    parents = {"A": ["Food", "B"], "B": ["Music"]}
-    h, _ = labeller(parents, limits=WalkLimits(extra_levels=None))
-    assert "Music" not in h.label(["A"]).labels()  # anchor parents win over others
-    parents = {"A": ["X", "B"], "X": ["Food"], "B": ["C"], "C": ["Music"]}
-    h, _ = labeller(parents, limits=WalkLimits(extra_levels=0))
+def test_anchor_parents_win_over_other_parents():
+    h, _ = labeller({"A": ["Food", "B"], "B": ["Music"]})
     assert h.label(["A"]).labels() == ("Culture", "Food")
-    h, _ = labeller(parents, limits=WalkLimits(extra_levels=1))
+
+
+DRIFT = {"A": ["X", "B"], "X": ["Food"], "B": ["C"], "C": ["Music"]}
+
+
+def test_without_depths_every_parent_is_followed():
+    """The live wiki gives no depths: the walk falls back to all parents."""
+    h, _ = labeller(DRIFT)
     assert h.label(["A"]).labels() == ("Culture", "Music", "Food")
+
+
+def test_with_depths_only_parents_closer_to_the_root_are_followed():
+    # B is a sibling-like parent (deeper than A): the walk does not go there
+    h, _ = labeller(DRIFT, depths={"A": 5, "X": 4, "B": 6, "C": 5})
+    assert h.label(["A"]).labels() == ("Culture", "Food")
+
+
+def test_with_depths_a_parent_of_unknown_depth_is_not_followed():
+    h, _ = labeller(DRIFT, depths={"A": 5, "X": 4})
+    assert h.label(["A"]).labels() == ("Culture", "Food")
+
+
+def test_with_depths_a_head_jump_must_go_higher():
+    parents = {"Churches in Kent": ["Kent", "Churches in England"], "Kent": ["Places"],
+               "Churches in England": ["Churches"], "Churches": ["Architecture"]}
+    deep = {"Churches in Kent": 6, "Kent": 5, "Churches in England": 7, "Churches": 8}
+    h, _ = labeller(parents, depths=deep)
+    assert h.label(["Churches in Kent"]).labels() == ("Places",)
+    high = deep | {"Churches": 4}
+    h, _ = labeller(parents, depths=high)
+    assert h.label(["Churches in Kent"]).labels() == ("Places", "Architecture")
+
+
+def test_a_later_rule_is_tried_when_the_jump_finds_nothing():
+    parents = {"Churches in Kent": ["Kent", "Churches in England"], "Kent": ["Places"],
+               "Churches in England": ["England"], "Churches": ["Nowhere"]}
+    h, _ = labeller(parents)
+    assert h.label(["Churches in Kent"]).labels() == ("Places",)
 
 
 def test_max_hops_bounds_the_walk():

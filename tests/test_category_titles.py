@@ -4,6 +4,7 @@ import pytest
 
 from classifier.category_titles import (
     head_candidates,
+    head_forms,
     head_key,
     head_phrase,
     is_medium_head,
@@ -86,3 +87,9 @@ def test_medium_heads():
     assert is_medium_head("Featured pictures of Haiti")
     assert is_medium_head("Photographs")
     assert not is_medium_head("Paintings of Paris")
+
+
+def test_head_forms_keep_the_own_head_and_its_endings():
+    assert head_forms("War memorials by Edwin Lutyens") == ("War memorials", "Memorials")
+    assert head_forms("Monuments and memorials in Kent") == (
+        "Monuments and memorials", "Memorials")

@@ -5,6 +5,10 @@ looked at, so it must not pretend to be the whole graph: a category whose parent
 were not logged, or that is not in the slice at all, is UNKNOWN (`parents=None`),
 never "no parents". Only real `parent` edges are read; the logged `head_jump` edges
 are the research's decisions, for checking ours, not input.
+
+Depths come from the `depth` column (shortest path from the root over the whole
+2022 graph, as the research computed it); training on a full dump can compute the
+same, so the walk may use them here. Null means "not logged", kept as None.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ def load_bench_graph(directory: Path) -> InMemoryGraph:
         else:
             known = None
         infos[row.category] = CategoryInfo(
-            parents=known, hidden=bool(row.hidden), exists=not row.red_link
+            parents=known,
+            hidden=bool(row.hidden),
+            exists=not row.red_link,
+            depth=None if pd.isna(row.depth) else int(row.depth),
         )
     return InMemoryGraph(infos, default=UNKNOWN)
