@@ -36,6 +36,7 @@ the shortest path to it and the number of the file's categories that reach it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -62,7 +63,7 @@ class WalkLimits:
     combine as a noisy OR.
     """
 
-    max_hops: int = 12
+    max_hops: int = 20
     max_lookups: int = 600
     decay: float = 0.85
 
@@ -119,6 +120,8 @@ class _FileWalk:
         this = self.info.get(node)
         if this is None or this.hidden or not this.exists:  # over budget, hidden, red link
             return {}
+        # counted even when a head jump answers, since parents might have added labels
+        self.unknown |= this.parents is None
         for targets in (
             self.h.head_jumps(node, self.info),
             self.h.anchor_parents(this),
@@ -127,8 +130,6 @@ class _FileWalk:
             found = self._union(node, targets, left)
             if found:
                 return found
-        if this.parents is None:
-            self.unknown = True
         return {}
 
     def _union(self, node: str, targets: Iterable[str], left: int) -> Reached:
@@ -184,7 +185,7 @@ class TopicHeuristic:
         this = info[node]
         chosen: list[str] = []
         keys: list[str] = []
-        for target in shared_heads(node, this.parents or ()):
+        for target in shared_heads(node, tuple(this.parents or ())):
             key = head_key(target)
             if any(k == key or k.endswith(" " + key) for k in keys):
                 continue  # a more specific form of this head was already taken
@@ -231,7 +232,7 @@ class TopicHeuristic:
                     continue
                 if not any(self._entered(p, node, info) for p in frontier[node]):
                     continue
-                for parent in (*this.parents, *shared_heads(node, this.parents)):
+                for parent in (*this.parents, *shared_heads(node, tuple(this.parents))):
                     following.setdefault(parent, set()).add(node)
             frontier = {n: via for n, via in following.items() if n not in seen}
             seen.update(frontier)
@@ -277,7 +278,8 @@ class TopicHeuristic:
         )
 
 
-def shared_heads(node: str, parents: Iterable[str]) -> tuple[str, ...]:
+@functools.lru_cache(maxsize=1 << 16)  # pure, and the same categories recur across files
+def shared_heads(node: str, parents: tuple[str, ...]) -> tuple[str, ...]:
     """Titles (both numbers) of the heads shared by at least two of `node` and its
     parents, most specific first. Two titles with the same head are the graph's own
     evidence that the head is a kind the category belongs to ("Southampton Cenotaph"
