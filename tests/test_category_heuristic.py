@@ -97,37 +97,58 @@ def test_head_jump_straight_to_an_anchor():
 
 def test_a_head_no_parent_shares_is_not_a_jump():
     # "Sheffield" is part of a name here, not the kind of thing the category holds
-    parents = {"Washington W. Sheffield": ["Dentists"], "Dentists": ["Health"],
-               "Sheffield": ["Cities"], "Cities": ["Places"]}
+    parents = {
+        "Washington W. Sheffield": ["Dentists"],
+        "Dentists": ["Health"],
+        "Sheffield": ["Cities"],
+        "Cities": ["Places"],
+    }
     h, _ = labeller(parents)
     assert h.label(["Washington W. Sheffield"]).labels() == ("STEM", "Medicine & Health")
 
 
 def test_heads_shared_by_two_parents_are_jumps_too():
-    parents = {"Southampton Cenotaph": ["War memorials in Southampton",
-                                        "War memorials by Edwin Lutyens", "Watts Park"],
-               "War memorials in Southampton": ["Southampton"], "Southampton": ["Places"],
-               "War memorials by Edwin Lutyens": ["Edwin Lutyens"], "Edwin Lutyens": ["People"],
-               "Watts Park": ["Parks"], "Parks": ["Landscapes"],
-               "War memorials": ["Monuments and memorials"]}
+    parents = {
+        "Southampton Cenotaph": [
+            "War memorials in Southampton",
+            "War memorials by Edwin Lutyens",
+            "Watts Park",
+        ],
+        "War memorials in Southampton": ["Southampton"],
+        "Southampton": ["Places"],
+        "War memorials by Edwin Lutyens": ["Edwin Lutyens"],
+        "Edwin Lutyens": ["People"],
+        "Watts Park": ["Parks"],
+        "Parks": ["Landscapes"],
+        "War memorials": ["Monuments and memorials"],
+    }
     h, _ = labeller(parents)
     result = h.label(["Southampton Cenotaph"])
     assert result.labels() == ("Places", "Monuments & Memorials")
     evidence = {t.label: t for t in result.topics}
     assert evidence["Monuments & Memorials"].path == (
-        "Southampton Cenotaph", "War memorials", "Monuments and memorials")
+        "Southampton Cenotaph",
+        "War memorials",
+        "Monuments and memorials",
+    )
 
 
 def test_no_jump_to_a_head_that_does_not_exist():
-    parents = {"Churches in Kent": ["Buildings in Kent", "Churches in England"],
-               "Buildings in Kent": ["Food"], "Churches in England": ["Food"]}
+    parents = {
+        "Churches in Kent": ["Buildings in Kent", "Churches in England"],
+        "Buildings in Kent": ["Food"],
+        "Churches in England": ["Food"],
+    }
     h, _ = labeller(parents)
     assert h.label(["Churches in Kent"]).labels() == ("Culture", "Food")
 
 
 def test_medium_categories_lead_nowhere():
-    parents = {"Photographs of Paris": ["Photographs", "Paris"], "Photographs": ["Art"],
-               "Paris": ["Places"]}
+    parents = {
+        "Photographs of Paris": ["Photographs", "Paris"],
+        "Photographs": ["Art"],
+        "Paris": ["Places"],
+    }
     h, _ = labeller(parents)
     assert h.label(["Photographs of Paris"]).labels() == ("Places",)
 
@@ -158,8 +179,12 @@ def test_with_depths_a_parent_of_unknown_depth_is_not_followed():
 
 
 def test_with_depths_a_head_jump_must_go_higher():
-    parents = {"Churches in Kent": ["Kent", "Churches in England"], "Kent": ["Places"],
-               "Churches in England": ["Churches"], "Churches": ["Architecture"]}
+    parents = {
+        "Churches in Kent": ["Kent", "Churches in England"],
+        "Kent": ["Places"],
+        "Churches in England": ["Churches"],
+        "Churches": ["Architecture"],
+    }
     deep = {"Churches in Kent": 6, "Kent": 5, "Churches in England": 7, "Churches": 8}
     h, _ = labeller(parents, depths=deep)
     assert h.label(["Churches in Kent"]).labels() == ("Places",)
@@ -169,8 +194,12 @@ def test_with_depths_a_head_jump_must_go_higher():
 
 
 def test_a_later_rule_is_tried_when_the_jump_finds_nothing():
-    parents = {"Churches in Kent": ["Kent", "Churches in England"], "Kent": ["Places"],
-               "Churches in England": ["England"], "Churches": ["Nowhere"]}
+    parents = {
+        "Churches in Kent": ["Kent", "Churches in England"],
+        "Kent": ["Places"],
+        "Churches in England": ["England"],
+        "Churches": ["Nowhere"],
+    }
     h, _ = labeller(parents)
     assert h.label(["Churches in Kent"]).labels() == ("Places",)
 

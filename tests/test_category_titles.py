@@ -91,5 +91,4 @@ def test_medium_heads():
 
 def test_head_forms_keep_the_own_head_and_its_endings():
     assert head_forms("War memorials by Edwin Lutyens") == ("War memorials", "Memorials")
-    assert head_forms("Monuments and memorials in Kent") == (
-        "Monuments and memorials", "Memorials")
+    assert head_forms("Monuments and memorials in Kent") == ("Monuments and memorials", "Memorials")
