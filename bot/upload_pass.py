@@ -113,8 +113,9 @@ def run_pass(
     started = time.monotonic()
     after = ctx.store.cursor() or start_cursor(since, lookback_hours)
     uploads = itertools.islice(new_uploads(ctx.site, after), limit)
+    chunks = iter(lambda: list(itertools.islice(uploads, ctx.metadata_batch)), [])
     try:
-        for chunk in itertools.batched(uploads, ctx.metadata_batch):
+        for chunk in chunks:
             if ctx.stop.is_set():
                 break
             titles = sorted({u.title for u in chunk})

@@ -9,6 +9,7 @@ runs as a subprocess with its own PYWIKIBOT_DIR (see `bot_env`).
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -36,21 +37,23 @@ _TEST_PWB_DIR = Path(tempfile.mkdtemp(prefix="pwb-tests-"))
     USER_CONFIG.replace("family = 'localwiki'\nmylang = 'localwiki'\n", "")
 )
 os.environ["PYWIKIBOT_DIR"] = str(_TEST_PWB_DIR)
+atexit.register(shutil.rmtree, _TEST_PWB_DIR, True)
 
 CATEGORY_TREE = {
     # child: parents, a small slice of Commons' shape under the taxonomy's anchors
     "Felis catus": ["Felidae"],
     "Felidae": ["Mammals"],
-    "Mammals": ["Animals"],
-    "Animals": ["Nature"],
+    "Mammals": ["Animalia"],
     "Coffee cups": ["Cups", "Coffee"],
     "Coffee": ["Food"],
     "Astronauts": ["Astronautics", "People by occupation"],
+    "People by occupation": ["People"],
     "Astronautics": ["Astronomy"],
     "Rockets": ["Astronautics"],
     "Flowers": ["Plantae"],
     "Buddhist temples in China": ["Buddhist temples", "Religious buildings in China"],
     "Buddhist temples": ["Religious buildings"],
+    "Religious buildings": ["Architecture"],
     "Test uploads": [],
     "Files with maintenance": [],
 }
@@ -126,6 +129,8 @@ def write_bot_config(path: Path, api_url: str, **sections: dict) -> Path:
         "thumbnails": {"retries": 1, "backoff_seconds": 0.1, "timeout_seconds": 30.0},
         "report": {"page_prefix": "User:{user}/Topics"},
     }
+    if os.environ.get("BOT_TEST_MODEL"):  # try a candidate model instead of the default
+        values["model"] = {"path": os.environ["BOT_TEST_MODEL"]}
     for name, table in sections.items():
         values.setdefault(name, {}).update(table)
     lines = ["dry_run = false"]

@@ -1,0 +1,261 @@
+"""The bot end to end against a real MediaWiki on 127.0.0.1: `python -m bot.run --once`
+as a subprocess, with real images, a real SQLite store and the real model."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.store import Store, files_table, suggestions_table
+from tests.conftest import UPLOAD_CATEGORIES, bot_env, write_bot_config
+from tests.fault_proxy import Fault, FaultProxy
+from tests.wiki_fixtures import (
+    ADMIN_LOGIN,
+    ADMIN_PASSWORD,
+    LocalWiki,
+    run_bot,
+    variant,
+    wait_next_second,
+)
+
+pytestmark = pytest.mark.integration
+
+SUMMARY = "Bot: update image topic suggestions"
+
+
+def _summary(done: subprocess.CompletedProcess) -> dict:
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _store(cwd: Path) -> Store:
+    return Store(f"sqlite:///{cwd}/var/bot.sqlite")
+
+
+def _files(store: Store) -> dict[str, list[str]]:
+    """title -> outcomes of its recorded uploads."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(files_table.c.title, files_table.c.outcome)).all()
+    out: dict[str, list[str]] = {}
+    for title, outcome in rows:
+        out.setdefault(title, []).append(outcome)
+    return out
+
+
+def _last_upload_logid(admin) -> int:
+    events = admin.get(action="query", list="logevents", letype="upload", lelimit=1)
+    return events["query"]["logevents"][0]["logid"]
+
+
+def _setup(tmp_path: Path, wiki: LocalWiki, name: str, **sections) -> tuple[Path, dict, str]:
+    """A working folder with its own config, store and PYWIKIBOT_DIR; returns the report
+    prefix, unique to the test so tests never publish over each other's pages."""
+    prefix = f"User:Bot/Topics/{name}"
+    report = {"page_prefix": prefix, "kill_switch_page": f"User:Bot/Run/{name}"}
+    report.update(sections.pop("report", {}))
+    write_bot_config(tmp_path / "config.toml", wiki.api_url, report=report, **sections)
+    env = bot_env(tmp_path / "pwb", {"localwiki": wiki.port})
+    return tmp_path, env, prefix
+
+
+@pytest.fixture(scope="module")
+def admin(wiki: LocalWiki):
+    return wiki.client(ADMIN_LOGIN, ADMIN_PASSWORD)
+
+
+def test_pass_records_publishes_and_reruns_change_nothing(wiki, uploaded, images, admin, tmp_path):
+    cwd, env, prefix = _setup(tmp_path, wiki, "Main")
+    admin.edit("User:Bot/Run/Main", "true")
+
+    summary = _summary(run_bot(["--once", "--since", uploaded], cwd, env))
+    store = _store(cwd)
+    files = _files(store)
+    expected = {f"File:{name}" for name in UPLOAD_CATEGORIES}
+    assert expected <= set(files)
+    assert all(files[t] == ["classified"] for t in expected), files
+    assert summary["files_classified"] >= len(expected) and summary["errors"] == {}
+    assert summary["cursor"]["logid"] == _last_upload_logid(admin)
+    assert summary["dry_run"] is False
+
+    # the report page is on the wiki, with every file, its labels, the summary, the bot flag
+    rows = store.report_rows()
+    assert rows and {r.state for r in rows} == {"published"}
+    [title] = summary["pages_written"]
+    assert title.startswith(prefix + "/")
+    text = admin.page_text(title)
+    assert {r.title for r in rows} & expected  # the model suggests something for most photos
+    for row in rows:
+        assert f"[[:{row.title}]]" in text
+    for row in rows:
+        assert f"{row.label} ({row.score:.2f})" in text
+    revisions = admin.revisions(title)
+    assert [r["comment"] for r in revisions] == [SUMMARY]
+    [change] = admin.get(action="query", list="recentchanges", rctitle=title, rcprop="flags|user")[
+        "query"
+    ]["recentchanges"]
+    assert change["bot"] and change["user"] == "Bot"
+    # the cat's own categories already imply Animals: not marked new
+    cat = [r for r in rows if r.title == "File:Chelsea the cat.jpg" and r.label == "Animals"]
+    assert all(r.adds_topic is False for r in cat)
+
+    # a second pass with nothing new changes nothing: no rows, no edit
+    counts = store.counts()
+    again = _summary(run_bot(["--once"], cwd, env))
+    assert again["files_seen"] == 0 and again["pages_written"] == []
+    assert store.counts() == counts
+    assert len(admin.revisions(title)) == 1
+
+    # a new upload is processed exactly once
+    wiki.client().upload("New cat upload.jpg", variant(images["Chelsea the cat.jpg"], 1))
+    third = _summary(run_bot(["--once"], cwd, env))
+    assert third["files_seen"] == 1 and third["files_classified"] == 1
+    fourth = _summary(run_bot(["--once"], cwd, env))
+    assert fourth["files_seen"] == 0
+    assert _files(store)["File:New cat upload.jpg"] == ["classified"]
+
+
+def test_killed_pass_resumes_without_losing_or_repeating(wiki, uploaded, images, tmp_path):
+    cwd, env, _ = _setup(tmp_path, wiki, "Killed")
+    since = wait_next_second()
+    client = wiki.client()
+    names = [f"Kill test {i}.jpg" for i in range(12)]
+    for i, name in enumerate(names):
+        client.upload(name, variant(images["Coffee cup.jpg"], 100 + i), ["Coffee cups"])
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.run", "--once", "--dry-run", "--since", since],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    done = 0
+    for line in proc.stderr:
+        done += ": classified" in line
+        if done == 3:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    recorded = _files(_store(cwd))
+    assert 3 <= len(recorded) < len(names), "the pass was not killed in the middle"
+
+    summary = _summary(run_bot(["--once", "--dry-run"], cwd, env))
+    files = _files(_store(cwd))
+    assert sorted(files) == sorted(f"File:{n}" for n in names)
+    assert all(outcomes == ["classified"] for outcomes in files.values())
+    assert summary["files_seen"] == len(names) - len(recorded)
+    with _store(cwd).engine.connect() as conn:
+        per_file = conn.execute(
+            select(suggestions_table.c.title, func.count())
+            .group_by(suggestions_table.c.title, suggestions_table.c.label)
+            .having(func.count() > 1)
+        ).all()
+    assert per_file == []
+
+
+def test_bad_input_is_recorded_and_the_pass_goes_on(wiki, images, tmp_path):
+    since = wait_next_second()
+    client = wiki.client()
+    photo = images["Coffee cup.jpg"]  # 600 px wide: the wiki renders a 330 px thumbnail
+    names = {
+        "corrupt": "Corrupt thumbnail.jpg",
+        "html": "Html thumbnail.jpg",
+        "deleted": "Deleted before fetch.jpg",
+        "http500": "Server error.jpg",
+        "http429": "Rate limited.jpg",
+        "good": "Good after faults.jpg",
+    }
+    for i, name in enumerate(names.values()):
+        client.upload(name, variant(photo, 200 + i), ["Coffee cups"])
+    for key in ("corrupt", "html"):
+        url = client.thumb_url(f"File:{names[key]}", 330)  # renders the thumbnail file
+        path = wiki.dir / "images" / url.split("/images/", 1)[1]
+        thumb = path.read_bytes()
+        if key == "corrupt":  # a JPEG cut short, as from an interrupted write
+            path.write_bytes(thumb[: len(thumb) * 2 // 5])
+        else:  # an error page served where the image should be
+            path.write_bytes(b"<!DOCTYPE html><html><body>Error</body></html>")
+    wiki.delete_file(f"File:{names['deleted']}")
+
+    with FaultProxy(wiki.port) as proxy:
+
+        def about(name: str):
+            return lambda p: "imageinfo" in p.get("prop", "") and name in p.get("titles", "")
+
+        server_error = Fault(about(names["http500"]), 500)
+        rate_limit = Fault(about(names["http429"]), 429, times=1, retry_after=2)
+        proxy.faults += [server_error, rate_limit]
+        write_bot_config(tmp_path / "config.toml", proxy.api_url, source={"metadata_batch": 1})
+        env = bot_env(tmp_path / "pwb", {"localwiki": wiki.port, "proxywiki": proxy.port})
+        summary = _summary(run_bot(["--once", "--dry-run", "--since", since], tmp_path, env))
+        retried = [
+            s.at for s in proxy.api_requests() if names["http429"] in s.params.get("titles", "")
+        ]
+
+    files = _files(_store(tmp_path))
+    outcome = {key: files[f"File:{name}"] for key, name in names.items()}
+    assert outcome == {
+        "corrupt": ["image_corrupt"],
+        "html": ["image_not_an_image"],
+        "deleted": ["deleted"],
+        "http500": ["api_error"],
+        "http429": ["classified"],  # retried after Retry-After, then fine
+        "good": ["classified"],
+    }
+    assert len(server_error.hits) >= 2  # pywikibot retried before giving up
+    assert len(rate_limit.hits) == 1 and len(retried) == 2
+    assert retried[1] - rate_limit.hits[0] >= 1.5  # Retry-After: 2 was honoured
+    assert summary["errors"] == {
+        "api_error": 1,
+        "deleted": 1,
+        "image_corrupt": 1,
+        "image_not_an_image": 1,
+    }
+
+
+def test_kill_switch_nobots_and_dry_run_stop_writes(wiki, images, admin, tmp_path):
+    cwd, env, prefix = _setup(tmp_path, wiki, "Switch")
+    since = wait_next_second()
+    wiki.client().upload("Switch test.jpg", variant(images["Chelsea the cat.jpg"], 300))
+    admin.edit("User:Bot/Run/Switch", "false")
+    page = f"{prefix}/{since[:10]}"
+
+    def bot_writes_since(start: str) -> list[dict]:
+        return admin.get(
+            action="query",
+            list="recentchanges",
+            rcuser="Bot",
+            rcend=start,
+            rcprop="title|timestamp",
+            rclimit="max",
+        )["query"]["recentchanges"]
+
+    start = wait_next_second()  # after the test's own upload
+    stopped = _summary(run_bot(["--once", "--since", since], cwd, env))
+    assert stopped["files_classified"] == 1 and stopped["pages_written"] == []
+    assert admin.page_text(page) is None
+
+    dry = _summary(run_bot(["--once", "--dry-run"], cwd, env))
+    [local] = dry["pages_written"]
+    assert dry["dry_run"] is True and "[[:File:Switch test.jpg]]" in Path(local).read_text()
+    assert bot_writes_since(start) == []  # server side: no write request from the bot
+
+    admin.edit("User:Bot/Run/Switch", "true")
+    admin.edit(page, "Reviewers only, please. {{nobots}}")
+    blocked = _summary(run_bot(["--once"], cwd, env))
+    assert blocked["pages_written"] == []
+    assert admin.page_text(page) == "Reviewers only, please. {{nobots}}"
+    assert bot_writes_since(start) == []
+
+    admin.edit(page, "Bot welcome.")
+    allowed = _summary(run_bot(["--once"], cwd, env))
+    assert allowed["pages_written"] == [page]
+    assert [c["title"] for c in bot_writes_since(start)] == [page]
