@@ -259,3 +259,33 @@ def test_kill_switch_nobots_and_dry_run_stop_writes(wiki, images, admin, tmp_pat
     allowed = _summary(run_bot(["--once"], cwd, env))
     assert allowed["pages_written"] == [page]
     assert [c["title"] for c in bot_writes_since(start)] == [page]
+
+
+def test_continuous_mode_stops_cleanly_on_sigterm(wiki, images, tmp_path):
+    cwd, env, _ = _setup(tmp_path, wiki, "Continuous", source={"poll_interval_seconds": 3600})
+    since = wait_next_second()
+    client = wiki.client()
+    names = [f"Continuous {i}.jpg" for i in range(8)]
+    for i, name in enumerate(names):
+        client.upload(name, variant(images["Flower closeup.jpg"], 600 + i), ["Flowers"])
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.run", "--dry-run", "--since", since],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if ": classified" in line:
+            proc.send_signal(signal.SIGTERM)
+            break
+    lines += proc.stderr.readlines()
+    assert proc.wait(timeout=60) == 0, "".join(lines[-20:])
+    files = _files(_store(cwd))
+    assert 1 <= len(files) < len(names)  # stopped early, after a whole file
+    assert all(outcomes == ["classified"] for outcomes in files.values())
+    assert not any("Traceback" in line for line in lines)
