@@ -86,7 +86,9 @@ class FaultProxy:
 
             def _relay(self, method: str) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                params = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+                url = urlsplit(self.path)
+                params = {k: v[0] for k, v in parse_qs(url.query).items()}
+                params["_path"] = url.path  # so a fault can match a thumbnail URL too
                 if "x-www-form-urlencoded" in self.headers.get("Content-Type", ""):
                     params.update({k: v[0] for k, v in parse_qs(body.decode()).items()})
                 with proxy._lock:
