@@ -67,6 +67,7 @@ class SourceConfig:
     lookback_hours: float = field(default=1.0, metadata=_check(_non_negative))
     poll_interval_seconds: int = field(default=300, metadata=_check(_positive))
     metadata_batch: int = field(default=50, metadata=_check(_positive))
+    max_attempts: int = field(default=3, metadata=_check(_positive))
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,7 @@ class Bot:
             topics=TopicHeuristic(graph, self.model.taxonomy),
             thumb_width=config.thumbnails.width,
             metadata_batch=config.source.metadata_batch,
+            max_attempts=config.source.max_attempts,
         )
         report = config.report
         self.publisher = Publisher(

@@ -46,6 +46,10 @@ from classifier.category_graph import CategoryInfo
 
 SUGGESTION_STATES = ("pending", "published", "accepted", "rejected", "withdrawn")
 
+TRANSIENT_OUTCOMES = ("api_error", "thumbnail_http_error", "thumbnail_unreachable")
+"""Outcomes that a later pass may turn into a result (an outage, a rate limit): such a
+file is retried a bounded number of times, and only its row is then replaced."""
+
 metadata = MetaData()
 
 cursor_table = Table(
@@ -70,6 +74,7 @@ files_table = Table(
     Column("error", Text),
     Column("claimed_topics", Text),  # JSON list, null when unknown
     Column("milliseconds", Integer),
+    Column("attempts", Integer, nullable=False, default=1),
     Column("processed_at", DateTime, nullable=False),
 )
 
@@ -193,14 +198,26 @@ class Store:
             ).first()
         return Cursor(row.timestamp, row.logid) if row else None
 
-    def is_recorded(self, logid: int) -> bool:
+    def retry_candidates(self, max_attempts: int, limit: int) -> list[FileRecord]:
+        """Files with a transient outcome and attempts left, oldest first."""
+        f = files_table
+        query = (
+            select(f.c.logid, f.c.title, f.c.uploaded_at, f.c.uploader, f.c.outcome)
+            .where(f.c.outcome.in_(TRANSIENT_OUTCOMES), f.c.attempts < max_attempts)
+            .order_by(f.c.uploaded_at, f.c.logid)
+            .limit(limit)
+        )
         with self.engine.connect() as conn:
-            return (
-                conn.execute(
-                    select(files_table.c.logid).where(files_table.c.logid == logid)
-                ).first()
-                is not None
-            )
+            return [
+                FileRecord(
+                    logid=r.logid,
+                    title=r.title,
+                    uploaded_at=r.uploaded_at,
+                    uploader=r.uploader,
+                    outcome=r.outcome,
+                )
+                for r in conn.execute(query)
+            ]
 
     def prediction(self, sha1: str, model_version: str) -> PredictionRecord | None:
         """A stored prediction for these bytes and model, so they are not classified twice."""
@@ -228,16 +245,23 @@ class Store:
         suggestions: Iterable[SuggestionRecord] = (),
     ) -> bool:
         """Record one upload, its prediction and suggestions, and move the cursor, all in
-        one transaction. Returns False (and changes nothing) if it was already recorded."""
+        one transaction. Returns False (and changes nothing) if it was already recorded
+        with a final outcome; a transient outcome is replaced (a retry)."""
         now = _now()
         with self.engine.begin() as conn:
-            if conn.execute(
-                select(files_table.c.logid).where(files_table.c.logid == file.logid)
-            ).first():
+            old = conn.execute(
+                select(files_table.c.outcome, files_table.c.attempts).where(
+                    files_table.c.logid == file.logid
+                )
+            ).first()
+            if old is not None and old.outcome not in TRANSIENT_OUTCOMES:
                 self._move_cursor(conn, cursor)
                 return False
+            if old is not None:
+                conn.execute(files_table.delete().where(files_table.c.logid == file.logid))
             conn.execute(
                 files_table.insert().values(
+                    attempts=1 if old is None else old.attempts + 1,
                     logid=file.logid,
                     title=file.title,
                     page_id=file.page_id,

@@ -34,6 +34,7 @@ from classifier.model import TopicModel
 log = logging.getLogger(__name__)
 
 CLASSIFIED = "classified"
+RETRY = "retry"  # the action of an upload taken up again after a transient error
 
 
 @dataclass
@@ -48,6 +49,7 @@ class PassContext:
     topics: TopicHeuristic | None  # None: claimed topics are not computed
     thumb_width: int
     metadata_batch: int = 50
+    max_attempts: int = 3  # for files whose outcome was transient (API or HTTP errors)
     stop: threading.Event = field(default_factory=threading.Event)
 
 
@@ -69,6 +71,7 @@ class PassSummary:
 
     files_seen: int = 0
     files_classified: int = 0
+    files_retried: int = 0
     errors: Counter = field(default_factory=Counter)
     suggestions: int = 0
     pages_written: list[str] = field(default_factory=list)
@@ -89,6 +92,7 @@ class PassSummary:
         return {
             "files_seen": self.files_seen,
             "files_classified": self.files_classified,
+            "files_retried": self.files_retried,
             "errors": dict(sorted(self.errors.items())),
             "suggestions": self.suggestions,
             "pages_written": self.pages_written,
@@ -108,11 +112,17 @@ def run_pass(
     lookback_hours: float = 1.0,
     summary: PassSummary | None = None,
 ) -> PassSummary:
-    """Process up to `limit` new uploads after the stored cursor (first run: `since`)."""
+    """Process up to `limit` uploads: first those whose earlier attempt met a transient
+    error (an outage must not lose files), then new ones after the stored cursor (first
+    run: `since`)."""
     summary = summary or PassSummary()
     started = time.monotonic()
     after = ctx.store.cursor() or start_cursor(since, lookback_hours)
-    uploads = itertools.islice(new_uploads(ctx.site, after), limit)
+    retries = [
+        Upload(r.logid, r.uploaded_at, r.title, r.uploader, RETRY)
+        for r in ctx.store.retry_candidates(ctx.max_attempts, limit)
+    ]
+    uploads = itertools.islice(itertools.chain(retries, new_uploads(ctx.site, after)), limit)
     chunks = iter(lambda: list(itertools.islice(uploads, ctx.metadata_batch)), [])
     try:
         for chunk in chunks:
@@ -124,6 +134,7 @@ def run_pass(
                 if ctx.stop.is_set():
                     break
                 summary.add(_process_logged(upload, metadata[upload.title], ctx))
+                summary.files_retried += upload.action == RETRY
     except API_ERRORS as err:  # the upload log itself could not be read: end this pass
         log.error("reading the upload log failed: %s", err)
         summary.errors["upload_log_unreadable"] += 1

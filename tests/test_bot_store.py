@@ -81,3 +81,15 @@ def test_category_cache_expires_and_skips_unknown(store):
         "Red": CategoryInfo(parents=(), exists=False),
     }
     assert store.cached_categories(["Cats"], timedelta(seconds=-1)) == {}
+
+
+def test_transient_outcome_is_retried_a_bounded_number_of_times(store):
+    cursor = Cursor("2024-05-01T10:00:00Z", 1)
+    store.record_upload(_file(1, outcome="api_error"), cursor)
+    assert [f.logid for f in store.retry_candidates(max_attempts=3, limit=10)] == [1]
+    assert store.record_upload(_file(1, outcome="thumbnail_http_error"), cursor) is True
+    assert store.retry_candidates(max_attempts=2, limit=10) == []  # two attempts made
+    assert store.record_upload(_file(1), cursor, PRED, SUGG) is True
+    assert store.outcomes() == {"classified": 1} and store.counts()["suggestions"] == 2
+    assert store.record_upload(_file(1, outcome="api_error"), cursor) is False  # final stays
+    assert store.retry_candidates(max_attempts=3, limit=10) == []
