@@ -17,6 +17,7 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pywikibot
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -86,6 +87,13 @@ def read_config(args: argparse.Namespace) -> Config:
         overrides["source.per_pass_limit"] = args.limit
     if args.api_url:
         overrides["wiki.api_url"] = args.api_url
+    if args.since:
+        try:
+            pywikibot.Timestamp.fromISOformat(args.since)
+        except ValueError:
+            raise ConfigError(
+                f"--since {args.since!r}: expected a time like 2024-05-01T00:00:00Z"
+            ) from None
     return config.with_overrides(**overrides)
 
 
