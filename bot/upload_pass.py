@@ -117,7 +117,11 @@ def run_pass(
     run: `since`)."""
     summary = summary or PassSummary()
     started = time.monotonic()
-    after = ctx.store.cursor() or start_cursor(since, lookback_hours)
+    after = ctx.store.cursor()
+    if after is None:
+        after = start_cursor(since, lookback_hours)
+    elif since:
+        log.info("--since ignored: resuming from the stored cursor %s", after)
     retries = [
         Upload(r.logid, r.uploaded_at, r.title, r.uploader, RETRY)
         for r in ctx.store.retry_candidates(ctx.max_attempts, limit)
