@@ -41,7 +41,6 @@ class LiveCategoryGraph:
         self.store = store
         self.max_age = max_age
         self.batch = batch
-        self.fetched = 0  # categories asked of the wiki (cache misses), for measurements
 
     def lookup(self, titles: Collection[str]) -> dict[str, CategoryInfo]:
         wanted = sorted(set(titles))
@@ -54,7 +53,6 @@ class LiveCategoryGraph:
         return {t: found.get(t, UNKNOWN) for t in titles}
 
     def _fetch(self, titles: list[str]) -> dict[str, CategoryInfo]:
-        self.fetched += len(titles)
         out: dict[str, CategoryInfo] = {}
         try:
             pages = query_pages(
