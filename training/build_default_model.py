@@ -117,8 +117,10 @@ def compare(int8: np.ndarray, float_: np.ndarray, taxonomy, thresholds) -> dict:
     def labels(row):
         return set(predicted_labels(row, taxonomy, thresholds))
 
-    top_agree = [(labels(a) & roots) == (labels(b) & roots) for a, b in zip(int8, float_)]
-    all_agree = [labels(a) == labels(b) for a, b in zip(int8, float_)]
+    top_agree = [
+        (labels(a) & roots) == (labels(b) & roots) for a, b in zip(int8, float_, strict=False)
+    ]
+    all_agree = [labels(a) == labels(b) for a, b in zip(int8, float_, strict=False)]
     diff = np.abs(int8 - float_)
     return {
         "images": int(len(int8)),
@@ -182,22 +184,37 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m training.build_default_model",
         description=__doc__.split("\n\n")[0],
     )
-    parser.add_argument("--out", type=Path, default=Path("runs/default-model"),
-                        help="run directory for the int8 and float models (default: %(default)s)")
-    parser.add_argument("--install", action="store_true",
-                        help=f"copy the checked int8 model to {DEFAULT_MODEL_DIR}")
-    parser.add_argument("--min-agreement", type=float, default=MIN_TOP_LEVEL_AGREEMENT,
-                        help="refuse to install below this int8/float top-level agreement at the default "
-                        "operating point "
-                        "(default: %(default)s); the value used is recorded in model.json")
-    parser.add_argument("--eval-variants", type=int, default=4,
-                        help="realistic variants per evaluation photo (default: %(default)s)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/default-model"),
+        help="run directory for the int8 and float models (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--install", action="store_true", help=f"copy the checked int8 model to {DEFAULT_MODEL_DIR}"
+    )
+    parser.add_argument(
+        "--min-agreement",
+        type=float,
+        default=MIN_TOP_LEVEL_AGREEMENT,
+        help="refuse to install below this int8/float top-level agreement at the default "
+        "operating point "
+        "(default: %(default)s); the value used is recorded in model.json",
+    )
+    parser.add_argument(
+        "--eval-variants",
+        type=int,
+        default=4,
+        help="realistic variants per evaluation photo (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
 
     taxonomy = load_taxonomy(TAXONOMY_VERSION)
     mapping = read_mapping(taxonomy=taxonomy)
     matrix = topic_matrix(taxonomy, mapping)
-    classes_per_label = dict(zip(taxonomy.labels, matrix.sum(axis=0).astype(int).tolist()))
+    classes_per_label = dict(
+        zip(taxonomy.labels, matrix.sum(axis=0).astype(int).tolist(), strict=False)
+    )
 
     photos = package_photos()
     names = sorted(photos)
@@ -205,8 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     evaluation_photos = {n: photos[n] for n in names[1::2]}
     calibration = {**calibration_photos, **variants(calibration_photos, 3, seed=1)}
     evaluation = {**evaluation_photos, **variants(evaluation_photos, args.eval_variants, seed=2)}
-    print(f"{len(photos)} package photos: {len(calibration)} calibration images, "
-          f"{len(evaluation)} evaluation images (disjoint photos)")
+    print(
+        f"{len(photos)} package photos: {len(calibration)} calibration images, "
+        f"{len(evaluation)} evaluation images (disjoint photos)"
+    )
 
     size = 224
     model = build_keras_model(matrix)
@@ -232,9 +251,15 @@ def main(argv: list[str] | None = None) -> int:
         ),
     }
     card_fields = dict(
-        name=NAME, version=VERSION, taxonomy_version=TAXONOMY_VERSION, labels=taxonomy.labels,
-        input_size=size, preprocessing=PREPROCESSING, operating_points=points,
-        default_operating_point="conservative", limitations=LIMITATIONS,
+        name=NAME,
+        version=VERSION,
+        taxonomy_version=TAXONOMY_VERSION,
+        labels=taxonomy.labels,
+        input_size=size,
+        preprocessing=PREPROCESSING,
+        operating_points=points,
+        default_operating_point="conservative",
+        limitations=LIMITATIONS,
     )
 
     out = args.out
@@ -251,8 +276,11 @@ def main(argv: list[str] | None = None) -> int:
         name: compare(int8_scores, float_scores, taxonomy, t) for name, t in thresholds.items()
     }
     float_check = float(np.abs(keras_scores - float_scores).max())
-    print(json.dumps({"int8_vs_float": agreement, "keras_vs_float_tflite_max_diff": float_check},
-                     indent=2))
+    print(
+        json.dumps(
+            {"int8_vs_float": agreement, "keras_vs_float_tflite_max_diff": float_check}, indent=2
+        )
+    )
 
     model_bytes = (out / "int8" / MODEL_FILE).read_bytes()
     metrics = {
@@ -287,16 +315,19 @@ def main(argv: list[str] | None = None) -> int:
         "output": "uint8 scores (dequantized by the classifier)",
         "representative_dataset": provenance["calibration_data"],
     }
-    card = ModelCard(**card_fields, quantization=quantization, metrics=metrics,
-                     provenance=provenance)
+    card = ModelCard(
+        **card_fields, quantization=quantization, metrics=metrics, provenance=provenance
+    )
     write_card(card, out / "int8")
     write_model_card_markdown(card, out / "int8" / "MODEL_CARD.md")
 
     measured = agreement[card.default_operating_point]["top_level_agreement"]
     if measured < args.min_agreement:
-        print(f"REFUSED: int8 top-level agreement {measured:.3f} at the default operating point"
-              f" is below {args.min_agreement}",
-              file=sys.stderr)
+        print(
+            f"REFUSED: int8 top-level agreement {measured:.3f} at the default operating point"
+            f" is below {args.min_agreement}",
+            file=sys.stderr,
+        )
         return 1
     if args.install:
         DEFAULT_MODEL_DIR.mkdir(exist_ok=True)

@@ -146,8 +146,9 @@ def load_imagenet_weights(model: keras.Model, checkpoint_path: str | None = None
     weighted = {name for name, layer in layers.items() if layer.weights}
     if weighted != set(assign):
         raise ValueError(
-            f"checkpoint/architecture mismatch: layers without weights {sorted(weighted - set(assign))},"
-            f" weights without layers {sorted(set(assign) - weighted)}"
+            "checkpoint/architecture mismatch: layers without weights "
+            f"{sorted(weighted - set(assign))}, "
+            f"weights without layers {sorted(set(assign) - weighted)}"
         )
     for name, weights in assign.items():
         layers[name].set_weights(weights)

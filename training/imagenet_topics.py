@@ -32,7 +32,9 @@ def imagenet_classes() -> list[tuple[str, str]]:
     return [(wnids[str(i)], names[str(i)]) for i in range(1000)]
 
 
-def read_mapping(path: Path = MAPPING_FILE, taxonomy: Taxonomy | None = None) -> list[tuple[str, ...]]:
+def read_mapping(
+    path: Path = MAPPING_FILE, taxonomy: Taxonomy | None = None
+) -> list[tuple[str, ...]]:
     """Leaf labels per ImageNet class, in output order; checks ids, order and label names."""
     taxonomy = taxonomy or load_taxonomy("1.4")
     with open(path, newline="", encoding="utf-8") as f:
@@ -40,7 +42,9 @@ def read_mapping(path: Path = MAPPING_FILE, taxonomy: Taxonomy | None = None) ->
     expected = [wnid for wnid, _ in imagenet_classes()]
     found = [row["wnid"] for row in rows]
     if found != expected:
-        bad = next(i for i, (a, b) in enumerate(zip(found + [""] * 1000, expected)) if a != b)
+        bad = next(
+            i for i, (a, b) in enumerate(zip(found + [""] * 1000, expected, strict=False)) if a != b
+        )
         raise ValueError(f"{path}: row {bad} should be {expected[bad]}, found {found[bad]!r}")
     mapping = []
     for row in rows:
@@ -72,11 +76,11 @@ def main(argv: list[str] | None = None) -> None:
     mapping = read_mapping(taxonomy=taxonomy)
     classes = imagenet_classes()
     if args.review:
-        for (wnid, names), labels in zip(classes, mapping):
+        for (wnid, names), labels in zip(classes, mapping, strict=False):
             print(f"{wnid}\t{names.split(',')[0]}\t{' | '.join(labels) or '-'}")
     matrix = topic_matrix(taxonomy, mapping)
     print(f"{sum(1 for m in mapping if m)} of 1000 classes mapped; classes per label:")
-    for label, count in zip(taxonomy.labels, matrix.sum(axis=0).astype(int)):
+    for label, count in zip(taxonomy.labels, matrix.sum(axis=0).astype(int), strict=False):
         print(f"  {label:28s} {count:4d}")
 
 

@@ -19,9 +19,24 @@ from PIL import Image, ImageEnhance
 
 # skimage.data images that ship in the wheel (others are downloaded on first use).
 SKIMAGE_PHOTOS = (
-    "astronaut", "brick", "camera", "chelsea", "coffee", "coins", "grass", "gravel",
-    "horse", "hubble_deep_field", "immunohistochemistry", "moon", "page", "retina",
-    "rocket", "text", "clock", "microaneurysms",
+    "astronaut",
+    "brick",
+    "camera",
+    "chelsea",
+    "coffee",
+    "coins",
+    "grass",
+    "gravel",
+    "horse",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "moon",
+    "page",
+    "retina",
+    "rocket",
+    "text",
+    "clock",
+    "microaneurysms",
 )
 OPENCV_SAMPLES = Path("/usr/share/doc/opencv-doc/examples/data")
 
@@ -48,7 +63,7 @@ def package_photos(include_opencv: bool = True) -> dict[str, bytes]:
             continue
     from sklearn.datasets import load_sample_images
 
-    for filename, array in zip(("china", "flower"), load_sample_images().images):
+    for filename, array in zip(("china", "flower"), load_sample_images().images, strict=False):
         photos[f"sklearn/{filename}"] = _png_bytes(array)
     import matplotlib
 
