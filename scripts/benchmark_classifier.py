@@ -107,7 +107,9 @@ def fresh_process(model_dir: Path, paths: list[str], runs: int) -> dict:
         )
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return {
-        "startup_to_first_prediction_s": round(statistics.median(r["startup_s"] for r in results), 3),
+        "startup_to_first_prediction_s": round(
+            statistics.median(r["startup_s"] for r in results), 3
+        ),
         "peak_rss_mb": round(max(r["peak_rss_mb"] for r in results), 1),
     }
 
