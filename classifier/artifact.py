@@ -104,7 +104,9 @@ class ModelCard:
                 provenance=data.get("provenance", {}),
                 limitations=tuple(data.get("limitations", ())),
             )
-        except (KeyError, TypeError, AttributeError) as err:
+        except ModelArtifactError:
+            raise
+        except (KeyError, TypeError, AttributeError, ValueError) as err:
             raise ModelArtifactError(f"{source}: missing or malformed field {err}") from None
         card.validate(source)
         return card
@@ -127,7 +129,11 @@ class ModelCard:
                     " (null for none)"
                 )
             for label, t in point.thresholds.items():
-                if t is not None and not (0.0 < t < 1.0 and math.isfinite(t)):
+                if t is not None and (
+                    isinstance(t, bool)
+                    or not isinstance(t, (int, float))
+                    or not (0.0 < t < 1.0 and math.isfinite(t))
+                ):
                     raise ModelArtifactError(
                         f"{source}: threshold {t} for {label!r} in {point.name!r} is outside (0, 1)"
                         " (0 would predict the label for every image)"
@@ -142,7 +148,7 @@ def read_card(model_dir: str | Path) -> ModelCard:
             raise ModelArtifactError(f"{model_dir} is not a model directory: {path.name} missing")
     try:
         data = json.loads(card_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ModelArtifactError(f"{card_path}: not valid JSON: {err}") from None
     return ModelCard.from_json(data, source=str(card_path))
 

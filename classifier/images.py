@@ -65,6 +65,35 @@ def _sniff_text(data: bytes) -> str | None:
     return None
 
 
+# Magic bytes of the raster formats we decode, to tell a damaged image from a non-image.
+_IMAGE_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"BM", "BMP"),
+)
+
+
+def _unreadable_header(data: bytes) -> ImageError:
+    """The error for bytes Pillow cannot identify: empty, corrupt, or not an image at all."""
+    fmt = next((f for sig, f in _IMAGE_SIGNATURES if data.startswith(sig)), None)
+    if fmt is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        fmt = "WebP"
+    if fmt is None:
+        return NotAnImageError("not an image: no known image format in the bytes")
+    size = None
+    if fmt == "PNG" and len(data) >= 24 and data[12:16] == b"IHDR":
+        size = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    elif fmt == "GIF" and len(data) >= 10:
+        size = int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+    if size is not None and 0 in size:
+        return EmptyImageError(f"{fmt} image has zero size ({size[0]}x{size[1]})")
+    return CorruptImageError(f"corrupt or truncated {fmt} header ({len(data):,} bytes)")
+
+
 def decode_image(
     data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, min_size: int | None = None
 ) -> Image.Image:
@@ -88,7 +117,9 @@ def decode_image(
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        raise NotAnImageError("not an image: no known image format in the bytes") from None
+        # Pillow also lands here for a known format whose header it rejects (a PNG cut
+        # inside its header, a zero-width PNG or GIF): say so rather than "not an image".
+        raise _unreadable_header(data) from None
     except Image.DecompressionBombError as err:
         raise ImageTooLargeError(f"too large to decode safely: {err}") from None
     except (OSError, SyntaxError, ValueError) as err:
@@ -116,16 +147,20 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     """Convert any Pillow mode to RGB; transparent areas become white, as on Commons pages."""
     mode = image.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        # 16-bit (or 32-bit integer) grey: keep the most significant 8 bits.
-        array = np.asarray(image, dtype=np.uint32)
-        top = 65535 if array.max(initial=0) > 255 else 255
+        # 16-bit (or 32-bit integer) grey: keep the most significant 8 bits. A 16-bit mode
+        # is 16-bit even when dark (max <= 255); only "I" may hold 8-bit-range values.
+        array = np.clip(np.asarray(image, dtype=np.int64), 0, 65535)
+        top = 65535 if mode.startswith("I;16") or array.max(initial=0) > 255 else 255
         image = Image.fromarray((array * 255 // top).astype(np.uint8), mode="L")
     elif mode == "F":
         array = np.asarray(image, dtype=np.float32)
         low, high = float(np.nanmin(array)), float(np.nanmax(array))
         scaled = (array - low) / (high - low) * 255 if high > low else np.zeros_like(array)
         image = Image.fromarray(np.nan_to_num(scaled).astype(np.uint8), mode="L")
-    if image.mode == "P" or image.mode == "PA":
+    if image.mode in ("P", "PA") or (
+        image.mode in ("L", "RGB") and "transparency" in image.info
+    ):
+        # Palette transparency, and the tRNS colour key of grey and RGB PNGs, become alpha.
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "La", "RGBa"):
         rgba = image.convert("RGBA")
@@ -141,6 +176,19 @@ def resize_center_crop(image: Image.Image, size: int) -> np.ndarray:
     """Scale the shorter side to `size`, then cut the centre square: the ImageNet convention
     the backbone was trained with. Returns an RGB uint8 array of shape (size, size, 3)."""
     width, height = image.size
+    # An extreme strip (4 x 20000 px) would be scaled to 224 x 1,120,000 before cropping,
+    # gigabytes for a tiny file: first cut a centred band at most 4:1, which holds the
+    # centre square the crop keeps (ordinary images, panoramas up to 4:1, are untouched).
+    short, long_ = min(width, height), max(width, height)
+    if long_ > 4 * short:
+        band = 4 * short
+        if width > height:
+            left = (width - band) // 2
+            image = image.crop((left, 0, left + band, height))
+        else:
+            top = (height - band) // 2
+            image = image.crop((0, top, width, top + band))
+        width, height = image.size
     scale = size / min(width, height)
     new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
     # reducing_gap makes Pillow shrink by whole factors first: much faster on big inputs,

@@ -53,9 +53,14 @@ class TopicModel:
         self.model_dir = model_dir
         self.card = card
         self.taxonomy: Taxonomy = card.taxonomy
-        self._interpreter = Interpreter(
-            model_path=str(model_dir / MODEL_FILE), num_threads=num_threads
-        )
+        try:
+            self._interpreter = Interpreter(
+                model_path=str(model_dir / MODEL_FILE), num_threads=num_threads
+            )
+        except ValueError as err:  # LiteRT's word for a damaged or non-TFLite file
+            raise ModelArtifactError(
+                f"{model_dir / MODEL_FILE}: not a usable model: {err}"
+            ) from None
         input_detail = self._interpreter.get_input_details()[0]
         output_detail = self._interpreter.get_output_details()[0]
         expected = (card.input_size, card.input_size, 3)

@@ -131,6 +131,9 @@ class Taxonomy:
             detail.append(f"unknown {unknown}")
         if missing:
             detail.append(f"missing {missing}")
+        duplicated = sorted({x for x in labels if list(labels).count(x) > 1})
+        if duplicated:
+            detail.append(f"duplicated {duplicated}")
         if not detail:
             detail.append("same labels in another order")
         raise TaxonomyError(
