@@ -143,3 +143,17 @@ def write_bot_config(path: Path, api_url: str, **sections: dict) -> Path:
             lines.append(f"{key} = {json.dumps(value)}")  # JSON scalars are TOML scalars
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Forget the last test failure before pywikibot's exit handler sees it.
+
+    pytest records each failure (expected ones too) in sys.last_type; pywikibot's atexit
+    hook then prints "CRITICAL: Exiting due to uncaught exception" after pytest's own
+    closing line, which reads like a crash of the run and hides the real summary.
+    """
+    import sys
+
+    for name in ("last_type", "last_value", "last_traceback", "last_exc"):
+        if hasattr(sys, name):
+            delattr(sys, name)
