@@ -48,7 +48,7 @@ class ImageTooLargeError(ImageError):
 # Text formats that are sometimes served where an image was expected: an HTML error
 # page from a proxy, an SVG original, a PDF. Pillow would only say "cannot identify".
 _TEXT_SIGNATURES = (
-    (b"%PDF", "a PDF document"),
+    (b"%pdf", "a PDF document"),  # compared with the lower-cased head
     (b"<svg", "SVG text (ask the wiki for a raster thumbnail)"),
     (b"<?xml", "XML text (an SVG or an error document)"),
     (b"<!doctype html", "an HTML page (an error page where an image was expected?)"),
