@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from classifier.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
+from classifier.taxonomy import (
+    Taxonomy,
+    TaxonomyError,
+    load_taxonomy,
+    taxonomy_from_dict,
+    taxonomy_to_dict,
+)
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.tflite"
@@ -51,9 +57,14 @@ class ModelCard:
     metrics: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     limitations: tuple[str, ...] = ()
+    # A taxonomy that does not ship with the classifier (a demonstration data set's
+    # classes) travels inside model.json; project models name a shipped version only.
+    embedded_taxonomy: Taxonomy | None = None
 
     @property
     def taxonomy(self) -> Taxonomy:
+        if self.embedded_taxonomy is not None:
+            return self.embedded_taxonomy
         return load_taxonomy(self.taxonomy_version)
 
     def to_json(self) -> dict[str, Any]:
@@ -76,6 +87,11 @@ class ModelCard:
             "metrics": self.metrics,
             "provenance": self.provenance,
             "limitations": list(self.limitations),
+            **(
+                {"taxonomy": taxonomy_to_dict(self.embedded_taxonomy)}
+                if self.embedded_taxonomy is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -103,9 +119,16 @@ class ModelCard:
                 metrics=data.get("metrics", {}),
                 provenance=data.get("provenance", {}),
                 limitations=tuple(data.get("limitations", ())),
+                embedded_taxonomy=(
+                    taxonomy_from_dict(data["taxonomy"], f"{source}: taxonomy")
+                    if "taxonomy" in data
+                    else None
+                ),
             )
         except ModelArtifactError:
             raise
+        except TaxonomyError as err:  # an embedded taxonomy that does not parse
+            raise ModelArtifactError(str(err)) from None
         except (KeyError, TypeError, AttributeError, ValueError) as err:
             raise ModelArtifactError(f"{source}: missing or malformed field {err}") from None
         card.validate(source)
@@ -115,6 +138,11 @@ class ModelCard:
         """Labels must be the taxonomy's, thresholds in (0, 1) or None, points complete."""
         try:
             taxonomy = self.taxonomy
+            if taxonomy.version != self.taxonomy_version:
+                raise TaxonomyError(
+                    f"embedded taxonomy is v{taxonomy.version}, "
+                    f"taxonomy_version says {self.taxonomy_version}"
+                )
             taxonomy.check_labels(self.labels)
         except TaxonomyError as err:
             raise ModelArtifactError(f"{source}: {err}") from None

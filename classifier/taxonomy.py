@@ -9,10 +9,13 @@ exactly that bug).
 from __future__ import annotations
 
 import functools
+import os
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
+from typing import Any
 
 DEFAULT_VERSION = "1.4"
 
@@ -154,15 +157,52 @@ def load_taxonomy(version: str = DEFAULT_VERSION) -> Taxonomy:
         raise TaxonomyError(
             f"no taxonomy v{version}; available: {', '.join(available_versions())}"
         )
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    if data.get("version") != version:
-        raise TaxonomyError(f"{path.name} says version {data.get('version')!r}")
-    entries = tuple(
-        Label(
-            name=item["name"],
-            parent=item.get("parent"),
-            anchors=tuple(item.get("anchors", ())),
+    taxonomy = taxonomy_from_dict(tomllib.loads(path.read_text(encoding="utf-8")), path.name)
+    if taxonomy.version != version:
+        raise TaxonomyError(f"{path.name} says version {taxonomy.version!r}")
+    return taxonomy
+
+
+def load_taxonomy_file(path: str | os.PathLike) -> Taxonomy:
+    """Load a taxonomy TOML from any path, in the format of the shipped files.
+
+    For taxonomies that are not the project's (a demonstration data set's classes), so
+    that training and the model artifact still go through this one API."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise TaxonomyError(f"{path}: cannot read taxonomy: {err}") from None
+    return taxonomy_from_dict(data, str(path))
+
+
+def taxonomy_from_dict(data: Mapping[str, Any], source: str = "taxonomy") -> Taxonomy:
+    """Build a taxonomy from parsed TOML, or from its copy embedded in a model.json."""
+    try:
+        entries = tuple(
+            Label(
+                name=str(item["name"]),
+                parent=item.get("parent"),
+                anchors=tuple(item.get("anchors", ())),
+            )
+            for item in data["label"]
         )
-        for item in data["label"]
-    )
-    return Taxonomy(version=version, root_category=data["root_category"], entries=entries)
+        return Taxonomy(
+            version=str(data["version"]), root_category=str(data["root_category"]),
+            entries=entries,
+        )
+    except (KeyError, TypeError, AttributeError) as err:
+        raise TaxonomyError(f"{source}: missing or malformed field {err}") from None
+
+
+def taxonomy_to_dict(taxonomy: Taxonomy) -> dict[str, Any]:
+    """The inverse of `taxonomy_from_dict`: what a model.json embeds."""
+    return {
+        "version": taxonomy.version,
+        "root_category": taxonomy.root_category,
+        "label": [
+            {"name": e.name, **({"parent": e.parent} if e.parent else {}),
+             "anchors": list(e.anchors)}
+            for e in taxonomy.entries
+        ],
+    }
