@@ -10,6 +10,7 @@ not configurable here: they come from the environment or pywikibot's own files.
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 import types
 import typing
@@ -17,6 +18,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import URL, make_url
+
+DEFAULT_CONFIG = "config.toml"
+TOOLSDB_USER = "TOOL_TOOLSDB_USER"
+TOOLSDB_PASSWORD = "TOOL_TOOLSDB_PASSWORD"
 
 
 class ConfigError(ValueError):
@@ -83,10 +90,16 @@ class ThumbnailConfig:
 
 @dataclass(frozen=True)
 class StoreConfig:
-    """The database: an SQLite file by default, or any SQLAlchemy URL (ToolsDB later)."""
+    """The database: an SQLite file by default; ToolsDB (MariaDB) when `host` is set,
+    with the account from TOOL_TOOLSDB_USER / TOOL_TOOLSDB_PASSWORD (Toolforge sets both
+    for every tool) and `database` named `{user}__<name>`, as ToolsDB requires; or any
+    SQLAlchemy URL in `url`."""
 
     path: str = "var/bot.sqlite"
     url: str | None = None
+    host: str | None = None
+    port: int = field(default=3306, metadata=_check(_positive))
+    database: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,11 +144,32 @@ class Config:
     categories: CategoryConfig = CategoryConfig()
     report: ReportConfig = ReportConfig()
 
-    def store_url(self, base: Path | None = None) -> str:
-        """The SQLAlchemy URL; a relative SQLite path resolves against `base` (the cwd)."""
-        if self.store.url:
-            return self.store.url
-        return f"sqlite:///{resolve_path(self.store.path, base)}"
+    def store_url(
+        self, base: Path | None = None, environ: Mapping[str, str] = os.environ
+    ) -> URL:
+        """The SQLAlchemy URL; a relative SQLite path resolves against `base` (the cwd).
+        A URL object, not a string: printing it hides the password."""
+        store = self.store
+        if store.url:
+            return make_url(store.url)
+        if store.host:
+            user, password = environ.get(TOOLSDB_USER), environ.get(TOOLSDB_PASSWORD)
+            if not user or not password:
+                raise ConfigError(
+                    f"[store] host = {store.host!r} needs {TOOLSDB_USER} and "
+                    f"{TOOLSDB_PASSWORD} in the environment (on Toolforge: `toolforge "
+                    "envvars list` shows them)"
+                )
+            return URL.create(
+                "mysql+pymysql",
+                username=user,
+                password=password,
+                host=store.host,
+                port=store.port,
+                database=store.database.format(user=user),
+                query={"charset": "utf8mb4"},
+            )
+        return make_url(f"sqlite:///{resolve_path(store.path, base)}")
 
     def with_overrides(self, **changes: Any) -> Config:
         """A copy with dotted keys replaced, e.g. {"wiki.api_url": ...}; used by the CLI."""
@@ -210,9 +244,22 @@ def parse_config(text: str, source: str = "<string>") -> Config:
         config = _build(Config, data, "top level")
     except ConfigError as err:
         raise ConfigError(f"{source}: {err}") from None
-    if config.store.url and config.store.path != StoreConfig.path:
-        raise ConfigError(f"{source}: [store] set either path or url, not both")
+    store = config.store
+    chosen = [k for k in ("url", "host") if getattr(store, k)]
+    if len(chosen) > 1 or (chosen and store.path != StoreConfig.path):
+        raise ConfigError(f"{source}: [store] set either path or url or host, not several")
+    if bool(store.host) != bool(store.database):
+        raise ConfigError(f"{source}: [store] host and database go together")
     return config
+
+
+def find_config(path: Path | None = None) -> Config:
+    """The file given, else ./config.toml when there is one, else the safe defaults."""
+    if path is not None:
+        return load_config(path)
+    if Path(DEFAULT_CONFIG).is_file():
+        return load_config(DEFAULT_CONFIG)
+    return Config()
 
 
 def load_config(path: str | Path) -> Config:

@@ -22,7 +22,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.category_parents import LiveCategoryGraph
-from bot.config import Config, ConfigError, load_config, resolve_path
+from bot.config import DEFAULT_CONFIG, Config, ConfigError, find_config, resolve_path
 from bot.publisher import Publisher, publish_from_store
 from bot.site import LoginError, log_in, open_site
 from bot.store import Store
@@ -34,7 +34,6 @@ from classifier.model import TopicModel
 
 log = logging.getLogger("bot")
 
-DEFAULT_CONFIG = "config.toml"
 ANONYMOUS_BOT = "TopicBot"  # stands in for {user} in page titles of an anonymous dry run
 
 
@@ -72,12 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def read_config(args: argparse.Namespace) -> Config:
-    if args.config is not None:
-        config = load_config(args.config)
-    elif Path(DEFAULT_CONFIG).is_file():
-        config = load_config(DEFAULT_CONFIG)
-    else:
-        config = Config()
+    config = find_config(args.config)
     overrides: dict = {}
     if args.dry_run is not None:
         overrides["dry_run"] = args.dry_run
@@ -110,7 +104,7 @@ class Bot:
                 f"[model] operating_point {point!r} is not one of the model's: "
                 f"{', '.join(self.model.operating_points)}"
             )
-        if not config.store.url:
+        if not (config.store.url or config.store.host):
             resolve_path(config.store.path).parent.mkdir(parents=True, exist_ok=True)
         self.store = Store(config.store_url())
         self.site = open_site(config.wiki)

@@ -10,45 +10,81 @@ What is kept, and why:
   can be accepted, rejected or withdrawn (the lesson of Commons' MachineVision);
 - the category-parent cache of the live category graph, with its fetch time.
 
+- one row per finished pass, so a health check can tell an idle bot from a dead one.
+
 Each upload is written in ONE transaction together with the cursor move, so a crash at
 any point leaves either all of a file or none of it, and a rerun never duplicates.
-Only portable column types are used (sized strings, Text for JSON) so that the same
-code runs on ToolsDB (MariaDB) by changing the URL.
+Only portable column types are used (sized strings, Text for JSON, Double for scores)
+so that the same code runs on ToolsDB (MariaDB) by changing the URL; MariaDB-only table
+options ride along as `mysql_*` keywords that other databases ignore.
+
+Several writers may meet (the continuous job, a manual `--once`, a second pod during a
+redeploy): every write transaction is retried when the database reports a conflict
+(a duplicate key from a concurrent insert, a deadlock, a lock timeout or a dropped
+connection), and the cursor moves by a conditional UPDATE, so it never goes backwards.
+The schema itself is owned by the versioned migrations in `bot/migrations`, applied
+when a Store opens (`bot.migrate`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Collection, Iterable
+import logging
+import random
+import time
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
     DateTime,
-    Float,
+    Double,
     Integer,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
+    and_,
     create_engine,
     func,
+    or_,
     select,
     update,
 )
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from classifier.category_graph import CategoryInfo
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 SUGGESTION_STATES = ("pending", "published", "accepted", "rejected", "withdrawn")
 
 TRANSIENT_OUTCOMES = ("api_error", "thumbnail_http_error", "thumbnail_unreachable")
 """Outcomes that a later pass may turn into a result (an outage, a rate limit): such a
 file is retried a bounded number of times, and only its row is then replaced."""
+
+EXPECTED_OUTCOMES = ("classified", "deleted", "no_thumbnail")
+"""Outcomes of an ordinary Commons day; every other outcome counts as an error."""
+
+WRITE_ATTEMPTS = 5
+"""A write transaction that meets a conflict is run again this often in all."""
+
+MYSQL_TABLE = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    # binary collation: titles are case- and accent-sensitive ("File:Cat.jpg" and
+    # "File:CAT.jpg" are two files), as in SQLite; MariaDB's default would merge them
+    "mysql_collate": "utf8mb4_bin",
+}
 
 metadata = MetaData()
 
@@ -58,12 +94,13 @@ cursor_table = Table(
     Column("name", String(32), primary_key=True),
     Column("timestamp", String(20), nullable=False),  # ISO 8601, "2024-05-01T12:00:00Z"
     Column("logid", BigInteger, nullable=False),
+    **MYSQL_TABLE,
 )
 
 files_table = Table(
     "files",
     metadata,
-    Column("logid", BigInteger, primary_key=True),  # one row per upload log event
+    Column("logid", BigInteger, primary_key=True, autoincrement=False),  # one per log event
     Column("title", String(255), nullable=False, index=True),
     Column("page_id", BigInteger),
     Column("sha1", String(40), index=True),
@@ -75,7 +112,8 @@ files_table = Table(
     Column("claimed_topics", Text),  # JSON list, null when unknown
     Column("milliseconds", Integer),
     Column("attempts", Integer, nullable=False, default=1),
-    Column("processed_at", DateTime, nullable=False),
+    Column("processed_at", DateTime, nullable=False, index=True),
+    **MYSQL_TABLE,
 )
 
 predictions_table = Table(
@@ -88,6 +126,7 @@ predictions_table = Table(
     Column("predictions", Text, nullable=False),  # JSON list of labels
     Column("probabilities", Text, nullable=False),  # JSON {label: p}
     Column("created_at", DateTime, nullable=False),
+    **MYSQL_TABLE,
 )
 
 suggestions_table = Table(
@@ -98,7 +137,7 @@ suggestions_table = Table(
     Column("label", String(64), nullable=False),
     Column("logid", BigInteger, nullable=False, index=True),
     Column("sha1", String(40), nullable=False),
-    Column("score", Float, nullable=False),
+    Column("score", Double, nullable=False),  # MariaDB's FLOAT is single precision
     Column("operating_point", String(128), nullable=False),
     Column("model_version", String(64), nullable=False),
     Column("adds_topic", Boolean),  # null: the file's own categories were not known
@@ -106,6 +145,7 @@ suggestions_table = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     UniqueConstraint("title", "label", name="uq_suggestion_file_label"),
+    **MYSQL_TABLE,
 )
 
 category_cache_table = Table(
@@ -116,6 +156,22 @@ category_cache_table = Table(
     Column("hidden", Boolean, nullable=False),
     Column("page_exists", Boolean, nullable=False),
     Column("fetched_at", DateTime, nullable=False),
+    **MYSQL_TABLE,
+)
+
+passes_table = Table(
+    "passes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime, nullable=False, index=True),
+    Column("files_seen", Integer, nullable=False),
+    Column("files_classified", Integer, nullable=False),
+    Column("errors", Text, nullable=False),  # JSON {outcome: count}
+    Column("model_name", String(128), nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("stopped", Boolean, nullable=False),
+    **MYSQL_TABLE,
 )
 
 
@@ -176,16 +232,59 @@ class ReportRow:
     uploaded_at: str
 
 
+@dataclass(frozen=True)
+class PassRecord:
+    """One finished pass, as the health check reads it (times are naive UTC)."""
+
+    started_at: datetime
+    finished_at: datetime
+    files_seen: int
+    files_classified: int
+    errors: dict[str, int]
+    model_name: str
+    model_version: str
+    stopped: bool
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    """The latest file whose outcome was an error, with its message."""
+
+    title: str
+    outcome: str
+    error: str | None
+    processed_at: datetime
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Store:
-    """All reads and writes of the bot's state."""
+    """All reads and writes of the bot's state. Opening one brings the schema up to
+    date (`bot.migrate`), so a new release never runs against an old schema."""
 
-    def __init__(self, url: str, engine: Engine | None = None):
-        self.engine = engine or create_engine(url)
-        metadata.create_all(self.engine)
+    def __init__(self, url: str | URL):
+        from bot.migrate import upgrade  # the migrations import this module's tables
+
+        # pre-ping: ToolsDB closes connections idle for long (between hourly publishes)
+        self.engine = create_engine(url, pool_pre_ping=True, pool_recycle=1800)
+        upgrade(self.engine)
+
+    def _write(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in one transaction, again after a conflict with another writer: a
+        concurrent insert of the same key (the retry then sees that row), a deadlock, a
+        lock timeout, SQLite's "database is locked", or a connection the server dropped."""
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                with self.engine.begin() as conn:
+                    return work(conn)
+            except (IntegrityError, OperationalError) as err:
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+                log.warning("write conflict (attempt %d), retrying: %s", attempt, err.orig)
+                time.sleep(random.uniform(0.01, 0.05) * 2**attempt)
+        raise AssertionError("unreachable")
 
     # -- cursor and files ------------------------------------------------------------
 
@@ -247,41 +346,53 @@ class Store:
         """Record one upload, its prediction and suggestions, and move the cursor, all in
         one transaction. Returns False (and changes nothing) if it was already recorded
         with a final outcome; a transient outcome is replaced (a retry)."""
+        suggestions = tuple(suggestions)
+        return self._write(
+            lambda conn: self._record_upload(conn, file, cursor, prediction, suggestions)
+        )
+
+    def _record_upload(
+        self,
+        conn: Connection,
+        file: FileRecord,
+        cursor: Cursor,
+        prediction: PredictionRecord | None,
+        suggestions: tuple[SuggestionRecord, ...],
+    ) -> bool:
         now = _now()
-        with self.engine.begin() as conn:
-            old = conn.execute(
-                select(files_table.c.outcome, files_table.c.attempts).where(
-                    files_table.c.logid == file.logid
-                )
-            ).first()
-            if old is not None and old.outcome not in TRANSIENT_OUTCOMES:
-                self._move_cursor(conn, cursor)
-                return False
-            if old is not None:
-                conn.execute(files_table.delete().where(files_table.c.logid == file.logid))
-            conn.execute(
-                files_table.insert().values(
-                    attempts=1 if old is None else old.attempts + 1,
-                    logid=file.logid,
-                    title=file.title,
-                    page_id=file.page_id,
-                    sha1=file.sha1,
-                    uploader=file.uploader,
-                    uploaded_at=file.uploaded_at,
-                    mime=file.mime,
-                    outcome=file.outcome,
-                    error=file.error,
-                    claimed_topics=None
-                    if file.claimed_topics is None
-                    else json.dumps(list(file.claimed_topics)),
-                    milliseconds=file.milliseconds,
-                    processed_at=now,
-                )
-            )
-            if prediction is not None:
-                self._insert_prediction(conn, prediction, now)
-                self._insert_suggestions(conn, file, prediction, suggestions, now)
+        old = conn.execute(
+            select(files_table.c.outcome, files_table.c.attempts)
+            .where(files_table.c.logid == file.logid)
+            .with_for_update()  # MariaDB: a second writer of this file waits here
+        ).first()
+        if old is not None and old.outcome not in TRANSIENT_OUTCOMES:
             self._move_cursor(conn, cursor)
+            return False
+        if old is not None:
+            conn.execute(files_table.delete().where(files_table.c.logid == file.logid))
+        conn.execute(
+            files_table.insert().values(
+                attempts=1 if old is None else old.attempts + 1,
+                logid=file.logid,
+                title=file.title,
+                page_id=file.page_id,
+                sha1=file.sha1,
+                uploader=file.uploader,
+                uploaded_at=file.uploaded_at,
+                mime=file.mime,
+                outcome=file.outcome,
+                error=file.error,
+                claimed_topics=None
+                if file.claimed_topics is None
+                else json.dumps(list(file.claimed_topics)),
+                milliseconds=file.milliseconds,
+                processed_at=now,
+            )
+        )
+        if prediction is not None:
+            self._insert_prediction(conn, prediction, now)
+            self._insert_suggestions(conn, file, prediction, suggestions, now)
+        self._move_cursor(conn, cursor)
         return True
 
     def _insert_prediction(self, conn: Connection, p: PredictionRecord, now: datetime) -> None:
@@ -335,17 +446,21 @@ class Store:
             )
 
     def _move_cursor(self, conn: Connection, cursor: Cursor, name: str = "uploads") -> None:
+        """Move the cursor forward, never back: the comparison is in the UPDATE itself, so
+        two writers that read the same old cursor cannot undo each other's move."""
         t = cursor_table
-        row = conn.execute(select(t.c.timestamp, t.c.logid).where(t.c.name == name)).first()
-        if row is None:
+        ahead = or_(
+            t.c.timestamp < cursor.timestamp,
+            and_(t.c.timestamp == cursor.timestamp, t.c.logid <= cursor.logid),
+        )
+        conn.execute(
+            update(t)
+            .where(t.c.name == name, ahead)
+            .values(timestamp=cursor.timestamp, logid=cursor.logid)
+        )
+        if conn.execute(select(t.c.name).where(t.c.name == name)).first() is None:
             conn.execute(
                 t.insert().values(name=name, timestamp=cursor.timestamp, logid=cursor.logid)
-            )
-        elif Cursor(row.timestamp, row.logid) <= cursor:
-            conn.execute(
-                update(t)
-                .where(t.c.name == name)
-                .values(timestamp=cursor.timestamp, logid=cursor.logid)
             )
 
     # -- suggestions and reports -------------------------------------------------------
@@ -380,12 +495,13 @@ class Store:
         if not suggestion_ids:
             return
         t = suggestions_table
-        with self.engine.begin() as conn:
-            conn.execute(
+        self._write(
+            lambda conn: conn.execute(
                 update(t)
                 .where(t.c.id.in_(list(suggestion_ids)))
                 .values(state=state, updated_at=_now())
             )
+        )
 
     def counts(self) -> dict[str, int]:
         """Row counts per table (for summaries and tests)."""
@@ -395,11 +511,46 @@ class Store:
                 for t in (files_table, predictions_table, suggestions_table, category_cache_table)
             }
 
-    def outcomes(self) -> dict[str, int]:
+    def outcomes(self, since: datetime | None = None) -> dict[str, int]:
+        """Files per outcome, all of them or those processed since `since` (naive UTC)."""
         f = files_table
+        query = select(f.c.outcome, func.count()).group_by(f.c.outcome)
+        if since is not None:
+            query = query.where(f.c.processed_at >= since)
         with self.engine.connect() as conn:
-            rows = conn.execute(select(f.c.outcome, func.count()).group_by(f.c.outcome))
-            return {outcome: n for outcome, n in rows}
+            return {outcome: n for outcome, n in conn.execute(query)}
+
+    def last_error(self) -> ErrorRecord | None:
+        """The most recently processed file whose outcome is an error."""
+        f = files_table
+        query = (
+            select(f.c.title, f.c.outcome, f.c.error, f.c.processed_at)
+            .where(f.c.outcome.not_in(EXPECTED_OUTCOMES))
+            .order_by(f.c.processed_at.desc(), f.c.logid.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return ErrorRecord(*row) if row else None
+
+    # -- passes ------------------------------------------------------------------------
+
+    def record_pass(self, record: PassRecord) -> None:
+        """Note a finished pass (the health check's proof of life)."""
+        values = dataclasses.asdict(record)
+        values["errors"] = json.dumps(record.errors, sort_keys=True)
+        self._write(lambda conn: conn.execute(passes_table.insert().values(**values)))
+
+    def last_pass(self) -> PassRecord | None:
+        t = passes_table
+        query = select(t).order_by(t.c.finished_at.desc(), t.c.id.desc()).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        values = {f.name: getattr(row, f.name) for f in dataclasses.fields(PassRecord)}
+        values["errors"] = json.loads(row.errors)
+        return PassRecord(**values)
 
     # -- category cache ----------------------------------------------------------------
 
@@ -432,10 +583,10 @@ class Store:
         """Store known category descriptions (never UNKNOWN ones: those are retried)."""
         t = category_cache_table
         now = _now()
-        with self.engine.begin() as conn:
-            for title, info in infos.items():
-                if info.parents is None:
-                    continue
+        known = {title: info for title, info in infos.items() if info.parents is not None}
+
+        def write(conn: Connection) -> None:
+            for title, info in known.items():
                 conn.execute(t.delete().where(t.c.title == title))
                 conn.execute(
                     t.insert().values(
@@ -446,3 +597,6 @@ class Store:
                         fetched_at=now,
                     )
                 )
+
+        if known:
+            self._write(write)

@@ -19,12 +19,20 @@ import time
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pywikibot
 
 from bot.metadata import FileInfo, FileMetadata, MetadataError, Missing, fetch_metadata
 from bot.source import Upload, new_uploads, start_cursor
-from bot.store import Cursor, FileRecord, PredictionRecord, Store, SuggestionRecord
+from bot.store import (
+    Cursor,
+    FileRecord,
+    PassRecord,
+    PredictionRecord,
+    Store,
+    SuggestionRecord,
+)
 from bot.thumbnails import ThumbnailError, ThumbnailFetcher
 from bot.wiki_query import API_ERRORS
 from classifier.category_heuristic import TopicHeuristic
@@ -117,6 +125,7 @@ def run_pass(
     run: `since`)."""
     summary = summary or PassSummary()
     started = time.monotonic()
+    started_at = datetime.now(UTC).replace(tzinfo=None)
     after = ctx.store.cursor()
     if after is None:
         after = start_cursor(since, lookback_hours)
@@ -145,6 +154,18 @@ def run_pass(
     summary.stopped = ctx.stop.is_set()
     summary.cursor = ctx.store.cursor()
     summary.seconds = time.monotonic() - started
+    ctx.store.record_pass(
+        PassRecord(
+            started_at=started_at,
+            finished_at=datetime.now(UTC).replace(tzinfo=None),
+            files_seen=summary.files_seen,
+            files_classified=summary.files_classified,
+            errors=dict(summary.errors),
+            model_name=ctx.model.name,
+            model_version=ctx.model.version,
+            stopped=summary.stopped,
+        )
+    )
     log.info(
         "pass done: %d files, %d classified, errors %s, %d new suggestions, %.1f s",
         summary.files_seen,

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from classifier.artifact import DEFAULT_MODEL_DIR
+from tests.mariadb_fixtures import mariadb  # noqa: F401 - a session fixture for all tests
 from tests.wiki_fixtures import (
     BOT_LOGIN,
     BOT_PASSWORD,

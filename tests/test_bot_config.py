@@ -58,7 +58,7 @@ def test_ints_are_accepted_for_floats_and_empty_string_unsets_optional():
 def test_overrides_and_relative_paths(tmp_path):
     config = Config().with_overrides(**{"dry_run": False, "wiki.api_url": "http://h/api.php"})
     assert config.dry_run is False and config.wiki.api_url == "http://h/api.php"
-    assert config.store_url(tmp_path) == f"sqlite:///{tmp_path}/var/bot.sqlite"
+    assert str(config.store_url(tmp_path)) == f"sqlite:///{tmp_path}/var/bot.sqlite"
     assert resolve_path("/abs/x") == Path("/abs/x")
 
 
