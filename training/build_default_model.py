@@ -28,11 +28,11 @@ import numpy as np
 from tqdm import tqdm
 
 from classifier.artifact import DEFAULT_MODEL_DIR, MODEL_FILE, ModelCard, OperatingPoint, write_card
-from classifier.hierarchy import predicted_labels
 from classifier.images import preprocess
 from classifier.model import TopicModel
 from classifier.taxonomy import load_taxonomy
 from training.imagenet_topics import MAPPING_FILE, read_mapping, topic_matrix
+from training.quantize import compare, convert
 from training.sample_images import package_photos, variants
 
 NAME = "commons-topics-imagenet-lite0"
@@ -77,29 +77,6 @@ def build_keras_model(matrix: np.ndarray):
     return keras.Model(imagenet.input, scores, name="topic_model")
 
 
-def convert(model, representative: list[np.ndarray] | None) -> bytes:
-    """Keras model -> TFLite bytes; full-integer int8 when representative data is given."""
-    import tensorflow as tf
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    if representative is not None:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: (
-            [x[None].astype(np.float32)] for x in representative
-        )
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.uint8
-        converter.inference_output_type = tf.uint8
-    else:
-        # Float model with the same uint8 input, so both run on identical arrays.
-        from tensorflow import keras
-
-        pixels = keras.Input(model.input_shape[1:], dtype="uint8", name="pixels")
-        wrapped = keras.Model(pixels, model(keras.ops.cast(pixels, "float32")))
-        converter = tf.lite.TFLiteConverter.from_keras_model(wrapped)
-    return converter.convert()
-
-
 def _arrays(images: dict[str, bytes], size: int) -> np.ndarray:
     return np.stack([preprocess(data, size) for data in images.values()])
 
@@ -108,27 +85,6 @@ def _predict(model: TopicModel, arrays: np.ndarray, desc: str) -> np.ndarray:
     return np.concatenate(
         [model.predict_arrays(arrays[i : i + 1]) for i in tqdm(range(len(arrays)), desc=desc)]
     )
-
-
-def compare(int8: np.ndarray, float_: np.ndarray, taxonomy, thresholds) -> dict:
-    """Agreement of int8 with float on the same images, at the given thresholds."""
-    roots = set(taxonomy.roots)
-
-    def labels(row):
-        return set(predicted_labels(row, taxonomy, thresholds))
-
-    top_agree = [
-        (labels(a) & roots) == (labels(b) & roots) for a, b in zip(int8, float_, strict=False)
-    ]
-    all_agree = [labels(a) == labels(b) for a, b in zip(int8, float_, strict=False)]
-    diff = np.abs(int8 - float_)
-    return {
-        "images": int(len(int8)),
-        "top_level_agreement": round(float(np.mean(top_agree)), 4),
-        "all_labels_agreement": round(float(np.mean(all_agree)), 4),
-        "mean_abs_score_difference": round(float(diff.mean()), 5),
-        "max_abs_score_difference": round(float(diff.max()), 5),
-    }
 
 
 def write_model_card_markdown(card: ModelCard, path: Path) -> None:

@@ -75,9 +75,11 @@ class AugmentConfig:
 @dataclass(frozen=True)
 class ExportConfig:
     representative_images: int = 200  # drawn from the train split, seeded
-    # int8 must reproduce the float model's label sets (at the default operating point)
-    # on at least this share of validation images, with at most this mean |score| gap.
-    min_label_agreement: float = 0.95
+    # int8 must reproduce the float model's top-level labels and whole label sets (at the
+    # default operating point) on at least these shares of validation images, with at most
+    # this mean |score| gap. Full label sets move more: fine labels sit near thresholds.
+    min_top_level_agreement: float = 0.98
+    min_label_agreement: float = 0.9
     max_mean_abs_difference: float = 0.03
 
 

@@ -24,6 +24,15 @@ def predictions(scores: np.ndarray, labels: tuple[str, ...],
     return scores >= t
 
 
+def close_predictions(predicted: np.ndarray, taxonomy: Taxonomy) -> np.ndarray:
+    """Add each predicted label's ancestors, as the classifier does before suggesting."""
+    out = predicted.copy()
+    for child, parent in reversed(list(enumerate(taxonomy.parent_indices))):
+        if parent >= 0:
+            out[:, parent] |= out[:, child]
+    return out
+
+
 def _ratio(num: float, den: float) -> float | None:
     return float(num / den) if den else None
 
@@ -90,11 +99,14 @@ def hierarchy_violations(scores: np.ndarray, predicted: np.ndarray,
 
 def evaluate_scores(targets: np.ndarray, scores: np.ndarray, taxonomy: Taxonomy,
                     thresholds: Mapping[str, float | None] | float) -> dict:
-    predicted = predictions(scores, taxonomy.labels, thresholds)
+    """Metrics of what the classifier would suggest (predictions closed under ancestors);
+    the hierarchy violations are those of the model's own output, before that closure."""
+    raw = predictions(scores, taxonomy.labels, thresholds)
+    predicted = close_predictions(raw, taxonomy)
     per_label = label_metrics(targets, scores, predicted, taxonomy.labels)
     return {
         "images": int(len(targets)),
         "averages": averages(targets, predicted, per_label),
-        "hierarchy_violations": hierarchy_violations(scores, predicted, taxonomy),
+        "hierarchy_violations": hierarchy_violations(scores, raw, taxonomy),
         "per_label": per_label,
     }

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from training.config import Config, load_config
 from training.run_dir import (
     BEST_WEIGHTS,

@@ -1,0 +1,98 @@
+"""Keras -> TFLite conversion (float or full-integer int8) and the int8/float agreement gate.
+
+Shared by the default model's build and by `training.export`. Post-training int8
+quantization moves scores; a model whose int8 predictions no longer match its float
+ones is a different model from the one that was evaluated, so exports measure the
+agreement on held-out images, print it, and refuse to write a model beyond tolerance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+
+from classifier.hierarchy import predicted_labels
+from classifier.taxonomy import Taxonomy
+from training.config import ExportConfig as ExportGate
+
+
+def convert(model, representative: list[np.ndarray] | None) -> bytes:
+    """Keras model -> TFLite bytes; full-integer int8 when representative data is given."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if representative is not None:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: (
+            [x[None].astype(np.float32)] for x in representative
+        )
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.uint8
+        converter.inference_output_type = tf.uint8
+    else:
+        # Float model with the same uint8 input, so both run on identical arrays.
+        from tensorflow import keras
+
+        pixels = keras.Input(model.input_shape[1:], dtype="uint8", name="pixels")
+        wrapped = keras.Model(pixels, model(keras.ops.cast(pixels, "float32")))
+        converter = tf.lite.TFLiteConverter.from_keras_model(wrapped)
+    return converter.convert()
+
+
+def run_tflite(model_bytes: bytes, pixels: np.ndarray, batch: int = 32) -> np.ndarray:
+    """Scores of a TFLite model with uint8 input on (N, S, S, 3) uint8, dequantized."""
+    interpreter = Interpreter(model_content=model_bytes, num_threads=2)
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    scale, zero_point = out["quantization"]
+    results = []
+    for start in range(0, len(pixels), batch):
+        chunk = np.ascontiguousarray(pixels[start : start + batch], dtype=np.uint8)
+        interpreter.resize_tensor_input(inp["index"], chunk.shape)
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(inp["index"], chunk)
+        interpreter.invoke()
+        raw = interpreter.get_tensor(out["index"]).astype(np.float32)
+        results.append((raw - zero_point) * scale if scale else raw)
+    return np.concatenate(results) if results else np.zeros((0, out["shape"][-1]), np.float32)
+
+
+def compare(int8: np.ndarray, float_: np.ndarray, taxonomy: Taxonomy,
+            thresholds: Mapping[str, float | None]) -> dict:
+    """Agreement of int8 with float on the same images, at the given thresholds."""
+    roots = set(taxonomy.roots)
+
+    def labels(row):
+        return set(predicted_labels(row, taxonomy, thresholds))
+
+    top_agree = [
+        (labels(a) & roots) == (labels(b) & roots) for a, b in zip(int8, float_, strict=True)
+    ]
+    all_agree = [labels(a) == labels(b) for a, b in zip(int8, float_, strict=True)]
+    diff = np.abs(int8 - float_)
+    return {
+        "images": int(len(int8)),
+        "top_level_agreement": round(float(np.mean(top_agree)), 4),
+        "all_labels_agreement": round(float(np.mean(all_agree)), 4),
+        "mean_abs_score_difference": round(float(diff.mean()), 5),
+        "max_abs_score_difference": round(float(diff.max()), 5),
+    }
+
+
+def gate_failures(agreement: dict, gate: ExportGate) -> list[str]:
+    """Why an int8 model must not be written; empty when it may."""
+    failures = []
+    top = agreement["top_level_agreement"]
+    if top < gate.min_top_level_agreement:
+        failures.append(f"int8 and float top-level labels agree on {top:.3f} of images, "
+                        f"below {gate.min_top_level_agreement}")
+    share = agreement["all_labels_agreement"]
+    if share < gate.min_label_agreement:
+        failures.append(f"int8 and float label sets agree on {share:.3f} of images, "
+                        f"below {gate.min_label_agreement}")
+    gap = agreement["mean_abs_score_difference"]
+    if gap > gate.max_mean_abs_difference:
+        failures.append(f"mean |int8 - float| score {gap:.4f} exceeds "
+                        f"{gate.max_mean_abs_difference}")
+    return failures
