@@ -3,7 +3,7 @@
 # (with PHP and ImageMagick) for the bot's tests, MariaDB for the ToolsDB store.
 # Needs root; without it, prints what to install and the integration tests skip.
 set -euo pipefail
-pkgs=(mediawiki php-cli php-sqlite3 php-intl php-mbstring php-xml imagemagick curl mariadb-server)
+pkgs=(mediawiki php-cli php-sqlite3 php-intl php-mbstring php-xml imagemagick curl mariadb-server dataset-fashion-mnist)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,6 @@
 """Debian's `dataset-fashion-mnist` as a dataset table: real labelled images, offline.
 
-    python -m training.fashion_mnist --out var/fashion-mnist --per-class 300
+    python -m training.fashion_mnist --out var/fashion-mnist --per-class 500
 
 writes a seeded, class-balanced sample of the 70,000 28x28 grey product photos as PNG
 files and a `table.csv` in the dataset-table format (`image`, `labels`), so that the
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=Path("var/fashion-mnist"),
                         help="folder for images/ and table.csv (default: %(default)s)")
-    parser.add_argument("--per-class", type=int, default=300,
+    parser.add_argument("--per-class", type=int, default=500,
                         help="images per class (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="sample seed (default: %(default)s)")
     args = parser.parse_args(argv)

@@ -124,7 +124,7 @@ def train(config: Config, run_dir: Path) -> dict:
         t0 = time.perf_counter()
         train_model.fit(train_ds, validation_data=val_ds, epochs=epoch + epochs,
                         initial_epoch=epoch, steps_per_epoch=steps, callbacks=callbacks,
-                        verbose=0)
+                        shuffle=False, verbose=0)  # tf.data shuffles, seeded
         seconds = time.perf_counter() - t0
         timings[name] = {"epochs": epochs, "seconds": round(seconds, 1),
                          "train_images_per_second": round(epochs * steps * batch / seconds, 1)}
