@@ -132,6 +132,64 @@ class ReportConfig:
 
 
 @dataclass(frozen=True)
+class FlagWeights:
+    """Points each flag signal adds (bot.flag_signals says why each one exists); 0
+    switches a signal off. Context signals (new_account, small_jpeg, no_camera_exif)
+    stay under the lowest tier alone; see docs/flags.md for how these were set."""
+
+    new_account: float = field(default=1.5, metadata=_check(_non_negative))
+    tiny: float = field(default=4.0, metadata=_check(_non_negative))
+    small_jpeg: float = field(default=1.5, metadata=_check(_non_negative))
+    blank: float = field(default=5.0, metadata=_check(_non_negative))
+    logo_new_account: float = field(default=3.5, metadata=_check(_non_negative))
+    category_mismatch: float = field(default=3.0, metadata=_check(_non_negative))
+    no_camera_exif: float = field(default=1.0, metadata=_check(_non_negative))
+    near_duplicate: float = field(default=3.0, metadata=_check(_non_negative))
+
+
+@dataclass(frozen=True)
+class FlagLimits:
+    """Where each signal starts to fire; defaults from Commons' own abuse filters."""
+
+    new_account_edits: int = field(default=50, metadata=_check(_positive))
+    new_account_days: float = field(default=180.0, metadata=_check(_positive))
+    tiny_side: int = field(default=150, metadata=_check(_positive))
+    small_jpeg_pixels: int = field(default=2_000_000, metadata=_check(_positive))
+    small_jpeg_bytes: int = field(default=60_000, metadata=_check(_positive))
+    blank_spread: float = field(default=4.0, metadata=_check(_positive))
+    mismatch_absent_ratio: float = field(default=0.2, metadata=_check(_positive))
+    duplicate_bits: int = field(default=6, metadata=_check(_non_negative))
+
+
+@dataclass(frozen=True)
+class FlagTiers:
+    """The lowest score of each tier, named like ORES' review filters."""
+
+    may_have_problems: float = field(default=3.0, metadata=_check(_positive))
+    likely_have_problems: float = field(default=5.0, metadata=_check(_positive))
+    very_likely_have_problems: float = field(default=7.0, metadata=_check(_positive))
+
+
+@dataclass(frozen=True)
+class FlagsConfig:
+    """Vandalism-candidate flags: their page, review page, restraint and scoring.
+
+    `page` and `review_page` may use {prefix} ([report] page_prefix) and {user}. The
+    flags page must lie under the prefix (the publisher refuses anything else); the bot
+    only reads the review page, where a reviewer lists the files found fine.
+    """
+
+    enabled: bool = True
+    page: str = field(default="{prefix}/Flags", metadata=_check(_page_title))
+    review_page: str = field(default="{prefix}/Flags/Reviewed", metadata=_check(_page_title))
+    summary: str = "Bot: update vandalism-candidate flags"
+    per_uploader_cap: int = field(default=5, metadata=_check(_positive))
+    weights: FlagWeights = FlagWeights()
+    limits: FlagLimits = FlagLimits()
+    tiers: FlagTiers = FlagTiers()
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration. `dry_run` defaults to true: reading is always safe."""
 
@@ -143,6 +201,7 @@ class Config:
     model: ModelConfig = ModelConfig()
     categories: CategoryConfig = CategoryConfig()
     report: ReportConfig = ReportConfig()
+    flags: FlagsConfig = FlagsConfig()
 
     def store_url(
         self, base: Path | None = None, environ: Mapping[str, str] = os.environ
@@ -250,6 +309,17 @@ def parse_config(text: str, source: str = "<string>") -> Config:
         raise ConfigError(f"{source}: [store] set either path or url or host, not several")
     if bool(store.host) != bool(store.database):
         raise ConfigError(f"{source}: [store] host and database go together")
+    flags = config.flags
+    tiers = flags.tiers
+    if not (
+        tiers.may_have_problems < tiers.likely_have_problems < tiers.very_likely_have_problems
+    ):
+        raise ConfigError(f"{source}: [flags.tiers] must rise: may < likely < very likely")
+    if flags.weights.no_camera_exif >= tiers.may_have_problems:
+        raise ConfigError(
+            f"{source}: [flags.weights] no_camera_exif must stay under "
+            "[flags.tiers] may_have_problems: missing EXIF is never enough alone"
+        )
     return config
 
 

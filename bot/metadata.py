@@ -1,6 +1,7 @@
 """What the wiki says about a batch of uploaded files, in one request per 50 titles.
 
-`prop=imageinfo|categories` gives each file's current sha1, size, MIME type, uploader,
+`prop=imageinfo|categories` gives each file's current sha1, size in pixels and bytes,
+MIME type, uploader, whether its EXIF names a camera (`commonmetadata`, for the flags),
 a thumbnail URL at the standard width (`iiurlwidth`; the wiki renders raster thumbnails
 for SVG, TIFF, PDF and WebP) and its visible categories (`clshow=!hidden`: hidden ones
 are maintenance and imply no topic). A title missing from the answer was deleted after
@@ -32,6 +33,8 @@ class FileInfo:
     uploader: str | None
     thumb_url: str | None  # None for media without a raster thumbnail (audio, video)
     categories: tuple[str, ...]  # without "Category:"
+    size_bytes: int = 0
+    has_camera_exif: bool | None = None  # None: the wiki gave no metadata to tell
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ def fetch_metadata(
             "imageinfo|categories",
             list(titles),
             batch,
-            iiprop="url|size|mime|sha1|user",
+            iiprop="url|size|mime|sha1|user|commonmetadata",
             iiurlwidth=thumb_width,
             clshow="!hidden",
             cllimit="max",
@@ -97,4 +100,13 @@ def _describe(page: dict) -> FileMetadata:
         uploader=info.get("user"),
         thumb_url=thumb,
         categories=tuple(strip_namespace(c["title"]) for c in page.get("categories", ())),
+        size_bytes=info.get("size", 0),
+        has_camera_exif=_names_camera(info.get("commonmetadata")),
     )
+
+
+def _names_camera(metadata: list | None) -> bool | None:
+    """Whether the file's EXIF names a camera maker or model."""
+    if metadata is None:
+        return None
+    return any(m.get("name") in ("Make", "Model") and m.get("value") for m in metadata)

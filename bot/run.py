@@ -23,6 +23,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.category_parents import LiveCategoryGraph
 from bot.config import DEFAULT_CONFIG, Config, ConfigError, find_config, resolve_path
+from bot.flag_review import publish_flags
 from bot.publisher import Publisher, publish_from_store
 from bot.site import LoginError, log_in, open_site
 from bot.store import Store
@@ -125,6 +126,7 @@ class Bot:
             thumb_width=config.thumbnails.width,
             metadata_batch=config.source.metadata_batch,
             max_attempts=config.source.max_attempts,
+            flags=config.flags if config.flags.enabled else None,
         )
         report = config.report
         self.publisher = Publisher(
@@ -135,6 +137,18 @@ class Bot:
             dry_run=config.dry_run,
             output_dir=resolve_path(report.output_dir),
         )
+        # the flags page: the same rules and switches as the topic report, its own summary
+        self.flag_publisher = Publisher(
+            site=self.site,
+            prefix=self.publisher.prefix,
+            kill_switch_page=self.publisher.kill_switch_page,
+            summary=config.flags.summary,
+            dry_run=config.dry_run,
+            output_dir=self.publisher.output_dir,
+        )
+        names = {"prefix": self.publisher.prefix, "user": user}
+        self.flags_page = config.flags.page.format(**names)
+        self.review_page = config.flags.review_page.format(**names)
         log.info(
             "ready: %s as %s, model %s %s at %r, store %s, %s",
             self.site,
@@ -157,6 +171,16 @@ class Bot:
 
     def publish(self) -> list[str]:
         results = publish_from_store(self.store, self.publisher, self.model.taxonomy)
+        if self.config.flags.enabled:
+            results += publish_flags(
+                self.store,
+                self.flag_publisher,
+                self.site,
+                self.config.flags,
+                self.flags_page,
+                self.review_page,
+                self.config.source.metadata_batch,
+            )
         return [r.detail if r.status == "written" else r.title for r in results if r.written]
 
     def once(self, since: str | None) -> PassSummary:

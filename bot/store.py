@@ -11,6 +11,10 @@ What is kept, and why:
 - the category-parent cache of the live category graph, with its fetch time.
 
 - one row per finished pass, so a health check can tell an idle bot from a dead one.
+- vandalism-candidate flags, at most one per file title, with the score, tier and each
+  signal's reason, and a state: active, or withdrawn because a reviewer found the file
+  fine or because it was deleted; and two pixel features per sha1 (a perceptual hash
+  and the luminance spread) that flags need even when a prediction is reused.
 
 Each upload is written in ONE transaction together with the cursor move, so a crash at
 any point leaves either all of a file or none of it, and a rerun never duplicates.
@@ -60,6 +64,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from bot.flag_signals import Signal
+from bot.image_features import ImageFeatures
 from classifier.category_graph import CategoryInfo
 
 log = logging.getLogger(__name__)
@@ -67,6 +73,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SUGGESTION_STATES = ("pending", "published", "accepted", "rejected", "withdrawn")
+
+FLAG_ACTIVE = "active"
+FLAG_FINE = "fine"  # a reviewer listed the file on the review page: withdrawn for good
+FLAG_DELETED = "deleted"  # the file is gone: withdrawn, but its hash still warns of re-uploads
+FLAG_STATES = (FLAG_ACTIVE, FLAG_FINE, FLAG_DELETED)
 
 TRANSIENT_OUTCOMES = ("api_error", "thumbnail_http_error", "thumbnail_unreachable")
 """Outcomes that a later pass may turn into a result (an outage, a rate limit): such a
@@ -175,6 +186,36 @@ passes_table = Table(
 )
 
 
+flags_table = Table(
+    "flags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", String(255), nullable=False, unique=True),  # one listing per file
+    Column("logid", BigInteger, nullable=False),
+    Column("sha1", String(40), nullable=False),
+    Column("uploader", String(255)),
+    Column("uploaded_at", String(20), nullable=False),
+    Column("dhash", String(16)),
+    Column("score", Double, nullable=False),
+    Column("tier", String(32), nullable=False),
+    Column("signals", Text, nullable=False),  # JSON [{name, points, reason}]
+    Column("state", String(16), nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    **MYSQL_TABLE,
+)
+
+image_features_table = Table(
+    "image_features",
+    metadata,
+    Column("sha1", String(40), primary_key=True),
+    Column("dhash", String(16), nullable=False),
+    Column("spread", Double, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    **MYSQL_TABLE,
+)
+
+
 @dataclass(frozen=True)
 class Cursor:
     """Position in the upload log: everything at or before it is recorded."""
@@ -230,6 +271,30 @@ class ReportRow:
     state: str
     uploader: str | None
     uploaded_at: str
+
+
+@dataclass(frozen=True)
+class FlagRecord:
+    """A decided flag: the score, its tier and each fired signal (bot.flag_score)."""
+
+    score: float
+    tier: str
+    signals: tuple[Signal, ...]
+    dhash: str | None = None
+
+
+@dataclass(frozen=True)
+class FlagRow:
+    """A stored flag with its file, as the flags report shows it."""
+
+    title: str
+    uploader: str | None
+    uploaded_at: str
+    logid: int
+    score: float
+    tier: str
+    signals: tuple[Signal, ...]
+    state: str
 
 
 @dataclass(frozen=True)
@@ -342,14 +407,24 @@ class Store:
         cursor: Cursor,
         prediction: PredictionRecord | None = None,
         suggestions: Iterable[SuggestionRecord] = (),
+        features: ImageFeatures | None = None,
+        flag: FlagRecord | None = None,
     ) -> bool:
-        """Record one upload, its prediction and suggestions, and move the cursor, all in
-        one transaction. Returns False (and changes nothing) if it was already recorded
-        with a final outcome; a transient outcome is replaced (a retry)."""
+        """Record one upload, its prediction, suggestions, pixel features and flag, and
+        move the cursor, all in one transaction. Returns False (and changes nothing) if it
+        was already recorded with a final outcome; a transient outcome is replaced (a
+        retry). A file that already has a flag keeps it: one listing per file."""
         suggestions = tuple(suggestions)
-        return self._write(
-            lambda conn: self._record_upload(conn, file, cursor, prediction, suggestions)
-        )
+
+        def work(conn: Connection) -> bool:
+            recorded = self._record_upload(conn, file, cursor, prediction, suggestions)
+            if recorded and features is not None and file.sha1:
+                self._insert_features(conn, file.sha1, features)
+            if recorded and flag is not None:
+                self._insert_flag(conn, file, flag)
+            return recorded
+
+        return self._write(work)
 
     def _record_upload(
         self,
@@ -445,6 +520,37 @@ class Store:
                 )
             )
 
+    def _insert_features(self, conn: Connection, sha1: str, features: ImageFeatures) -> None:
+        t = image_features_table
+        if conn.execute(select(t.c.sha1).where(t.c.sha1 == sha1)).first() is None:
+            conn.execute(
+                t.insert().values(
+                    sha1=sha1, dhash=features.dhash, spread=features.spread, created_at=_now()
+                )
+            )
+
+    def _insert_flag(self, conn: Connection, file: FileRecord, flag: FlagRecord) -> None:
+        t = flags_table
+        if conn.execute(select(t.c.id).where(t.c.title == file.title)).first() is not None:
+            return  # an overwrite or a rerun: the file is listed once, reviewed once
+        now = _now()
+        conn.execute(
+            t.insert().values(
+                title=file.title,
+                logid=file.logid,
+                sha1=file.sha1,
+                uploader=file.uploader,
+                uploaded_at=file.uploaded_at,
+                dhash=flag.dhash,
+                score=flag.score,
+                tier=flag.tier,
+                signals=json.dumps([dataclasses.asdict(s) for s in flag.signals]),
+                state=FLAG_ACTIVE,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
     def _move_cursor(self, conn: Connection, cursor: Cursor, name: str = "uploads") -> None:
         """Move the cursor forward, never back: the comparison is in the UPDATE itself, so
         two writers that read the same old cursor cannot undo each other's move."""
@@ -532,6 +638,64 @@ class Store:
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return ErrorRecord(*row) if row else None
+
+    # -- flags -------------------------------------------------------------------------
+
+    def image_features(self, sha1: str) -> ImageFeatures | None:
+        """Stored pixel features of these bytes (for a file whose prediction is reused)."""
+        t = image_features_table
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.c.dhash, t.c.spread).where(t.c.sha1 == sha1)).first()
+        return ImageFeatures(row.dhash, row.spread) if row else None
+
+    def flagged_hashes(self) -> list[tuple[str, str]]:
+        """(title, dhash) of every flag not found fine: active ones, and deleted files,
+        whose re-uploads are what the near-duplicate signal is for."""
+        t = flags_table
+        query = select(t.c.title, t.c.dhash).where(
+            t.c.state.in_([FLAG_ACTIVE, FLAG_DELETED]), t.c.dhash.is_not(None)
+        )
+        with self.engine.connect() as conn:
+            return [(row.title, row.dhash) for row in conn.execute(query)]
+
+    def flag_rows(self, states: Collection[str] = (FLAG_ACTIVE,)) -> list[FlagRow]:
+        """Flags in these states, newest upload first."""
+        t = flags_table
+        query = (
+            select(t)
+            .where(t.c.state.in_(list(states)))
+            .order_by(t.c.uploaded_at.desc(), t.c.logid.desc())
+        )
+        with self.engine.connect() as conn:
+            return [
+                FlagRow(
+                    title=row.title,
+                    uploader=row.uploader,
+                    uploaded_at=row.uploaded_at,
+                    logid=row.logid,
+                    score=row.score,
+                    tier=row.tier,
+                    signals=tuple(Signal(**s) for s in json.loads(row.signals)),
+                    state=row.state,
+                )
+                for row in conn.execute(query)
+            ]
+
+    def withdraw_flags(self, titles: Collection[str], state: str) -> int:
+        """Withdraw the active flags of these files (found fine, or deleted); returns how
+        many changed. A withdrawn flag is never made active again."""
+        if state not in (FLAG_FINE, FLAG_DELETED):
+            raise ValueError(f"a flag is withdrawn as {FLAG_FINE} or {FLAG_DELETED}, not {state!r}")
+        if not titles:
+            return 0
+        t = flags_table
+        return self._write(
+            lambda conn: conn.execute(
+                update(t)
+                .where(t.c.title.in_(list(titles)), t.c.state == FLAG_ACTIVE)
+                .values(state=state, updated_at=_now())
+            ).rowcount
+        )
 
     # -- passes ------------------------------------------------------------------------
 

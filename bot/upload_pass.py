@@ -3,10 +3,12 @@
 The pass reads the upload log from the stored cursor, asks for the metadata of up to
 50 uploads at a time, and then, per file: downloads its thumbnail (or reuses the
 prediction stored for the same bytes and model), classifies it, finds the topics its
-own categories already imply, and records everything with the cursor move in one
-transaction. Every failure of one file (deleted, no thumbnail, HTTP error, undecodable
-image, API error) becomes that file's recorded outcome; the pass goes on. A stop
-request (SIGTERM) is honoured between files, so the current file is always finished.
+own categories already imply, decides whether it deserves a vandalism-candidate flag
+(bot.flag_score, with the uploader's account read once per batch), and records
+everything with the cursor move in one transaction. Every failure of one file
+(deleted, no thumbnail, HTTP error, undecodable image, API error) becomes that file's
+recorded outcome; the pass goes on. A stop request (SIGTERM) is honoured between
+files, so the current file is always finished.
 """
 
 from __future__ import annotations
@@ -23,17 +25,23 @@ from datetime import UTC, datetime
 
 import pywikibot
 
+from bot.config import FlagsConfig
+from bot.flag_score import Evidence, assess
+from bot.flag_signals import Account
+from bot.image_features import ImageFeatures, image_features
 from bot.metadata import FileInfo, FileMetadata, MetadataError, Missing, fetch_metadata
 from bot.source import Upload, new_uploads, start_cursor
 from bot.store import (
     Cursor,
     FileRecord,
+    FlagRecord,
     PassRecord,
     PredictionRecord,
     Store,
     SuggestionRecord,
 )
 from bot.thumbnails import ThumbnailError, ThumbnailFetcher
+from bot.uploader_info import fetch_accounts
 from bot.wiki_query import API_ERRORS
 from classifier.category_heuristic import TopicHeuristic
 from classifier.images import ImageError
@@ -58,6 +66,7 @@ class PassContext:
     thumb_width: int
     metadata_batch: int = 50
     max_attempts: int = 3  # for files whose outcome was transient (API or HTTP errors)
+    flags: FlagsConfig | None = None  # None: no flags are decided
     stop: threading.Event = field(default_factory=threading.Event)
 
 
@@ -71,6 +80,7 @@ class FileOutcome:
     new_suggestions: int = 0
     milliseconds: int = 0
     recorded: bool = True  # False when an earlier run had already recorded it
+    flag_tier: str | None = None  # the tier of a new flag
 
 
 @dataclass
@@ -82,6 +92,7 @@ class PassSummary:
     files_retried: int = 0
     errors: Counter = field(default_factory=Counter)
     suggestions: int = 0
+    flags: int = 0
     pages_written: list[str] = field(default_factory=list)
     dry_run: bool = True
     cursor: Cursor | None = None
@@ -95,6 +106,7 @@ class PassSummary:
         else:
             self.errors[outcome.outcome] += 1
         self.suggestions += outcome.new_suggestions
+        self.flags += outcome.flag_tier is not None
 
     def to_dict(self) -> dict:
         return {
@@ -103,6 +115,7 @@ class PassSummary:
             "files_retried": self.files_retried,
             "errors": dict(sorted(self.errors.items())),
             "suggestions": self.suggestions,
+            "flags": self.flags,
             "pages_written": self.pages_written,
             "dry_run": self.dry_run,
             "cursor": None
@@ -143,10 +156,16 @@ def run_pass(
                 break
             titles = sorted({u.title for u in chunk})
             metadata = fetch_metadata(ctx.site, titles, ctx.thumb_width, ctx.metadata_batch)
+            accounts = (
+                fetch_accounts(ctx.site, {u.user for u in chunk if u.user}, ctx.metadata_batch)
+                if ctx.flags
+                else {}
+            )
             for upload in chunk:
                 if ctx.stop.is_set():
                     break
-                summary.add(_process_logged(upload, metadata[upload.title], ctx))
+                account = accounts.get(upload.user) if upload.user else None
+                summary.add(_process_logged(upload, metadata[upload.title], ctx, account))
                 summary.files_retried += upload.action == RETRY
     except API_ERRORS as err:  # the upload log itself could not be read: end this pass
         log.error("reading the upload log failed: %s", err)
@@ -177,12 +196,14 @@ def run_pass(
     return summary
 
 
-def _process_logged(upload: Upload, meta: FileMetadata, ctx: PassContext) -> FileOutcome:
+def _process_logged(
+    upload: Upload, meta: FileMetadata, ctx: PassContext, account: Account | None = None
+) -> FileOutcome:
     """`process_upload`, with an unexpected error turned into the file's outcome (a bug
     on one file must not block the cursor forever) and one log line per file."""
     started = time.monotonic()
     try:
-        outcome = process_upload(upload, meta, ctx)
+        outcome = process_upload(upload, meta, ctx, account)
     except Exception as err:  # noqa: BLE001 - the boundary: record it, go on
         log.exception("unexpected error on %s", upload.title)
         ms = int((time.monotonic() - started) * 1000)
@@ -199,18 +220,21 @@ def _process_logged(upload: Upload, meta: FileMetadata, ctx: PassContext) -> Fil
         recorded = ctx.store.record_upload(record, upload.cursor)
         outcome = FileOutcome(upload.title, "internal_error", milliseconds=ms, recorded=recorded)
     log.info(
-        "%s: %s%s [%s] %d ms",
+        "%s: %s%s [%s]%s %d ms",
         outcome.title,
         outcome.outcome,
         "" if outcome.recorded else " (already recorded)",
         ", ".join(outcome.labels[:5]),
+        f" flagged: {outcome.flag_tier}" if outcome.flag_tier else "",
         outcome.milliseconds,
     )
     return outcome
 
 
-def process_upload(upload: Upload, meta: FileMetadata, ctx: PassContext) -> FileOutcome:
-    """Take one upload from its metadata to recorded predictions and suggestions."""
+def process_upload(
+    upload: Upload, meta: FileMetadata, ctx: PassContext, account: Account | None = None
+) -> FileOutcome:
+    """Take one upload from its metadata to recorded predictions, suggestions and flag."""
     started = time.monotonic()
     base = FileRecord(
         logid=upload.logid,
@@ -226,6 +250,8 @@ def process_upload(upload: Upload, meta: FileMetadata, ctx: PassContext) -> File
         prediction: PredictionRecord | None = None,
         suggestions: tuple[SuggestionRecord, ...] = (),
         claimed: tuple[str, ...] | None = None,
+        features: ImageFeatures | None = None,
+        flag: FlagRecord | None = None,
     ) -> FileOutcome:
         ms = int((time.monotonic() - started) * 1000)
         info = meta if isinstance(meta, FileInfo) else None
@@ -240,7 +266,9 @@ def process_upload(upload: Upload, meta: FileMetadata, ctx: PassContext) -> File
             claimed_topics=claimed,
             milliseconds=ms,
         )
-        recorded = ctx.store.record_upload(record, upload.cursor, prediction, suggestions)
+        recorded = ctx.store.record_upload(
+            record, upload.cursor, prediction, suggestions, features, flag
+        )
         return FileOutcome(
             upload.title,
             outcome,
@@ -248,6 +276,7 @@ def process_upload(upload: Upload, meta: FileMetadata, ctx: PassContext) -> File
             new_suggestions=len(suggestions) if recorded else 0,
             milliseconds=ms,
             recorded=recorded,
+            flag_tier=flag.tier if flag and recorded else None,
         )
 
     if isinstance(meta, MetadataError):
@@ -258,6 +287,7 @@ def process_upload(upload: Upload, meta: FileMetadata, ctx: PassContext) -> File
         return finish("no_thumbnail", f"no raster thumbnail for {meta.mime}")
 
     prediction = ctx.store.prediction(meta.sha1, ctx.model.version)
+    features = ctx.store.image_features(meta.sha1)
     if prediction is None or prediction.operating_point != ctx.operating_point:
         data = ctx.fetcher.fetch(meta.thumb_url)
         if isinstance(data, ThumbnailError):
@@ -273,6 +303,8 @@ def process_upload(upload: Upload, meta: FileMetadata, ctx: PassContext) -> File
             predictions=result.predictions,
             probabilities=result.probabilities,
         )
+        if features is None:
+            features = image_features(data)  # the classifier has just decoded these bytes
 
     claimed = claimed_topics(meta, ctx)
     suggestions = tuple(
@@ -283,7 +315,42 @@ def process_upload(upload: Upload, meta: FileMetadata, ctx: PassContext) -> File
         )
         for label in prediction.predictions
     )
-    return finish(CLASSIFIED, None, prediction, suggestions, claimed)
+    flag = decide_flag(meta, account, prediction, claimed, features, ctx)
+    return finish(CLASSIFIED, None, prediction, suggestions, claimed, features, flag)
+
+
+def decide_flag(
+    meta: FileInfo,
+    account: Account | None,
+    prediction: PredictionRecord,
+    claimed: tuple[str, ...] | None,
+    features: ImageFeatures | None,
+    ctx: PassContext,
+) -> FlagRecord | None:
+    """The file's flag, or None when its signals stay under the lowest tier (or flags
+    are off). Earlier flags not found fine are the near-duplicate signal's memory."""
+    if ctx.flags is None:
+        return None
+    evidence = Evidence(
+        mime=meta.mime,
+        width=meta.width,
+        height=meta.height,
+        size_bytes=meta.size_bytes,
+        has_camera_exif=meta.has_camera_exif,
+        account=account,
+        spread=features.spread if features else None,
+        dhash=features.dhash if features else None,
+        claimed=claimed,
+        predicted=prediction.predictions,
+        probabilities=prediction.probabilities,
+        thresholds=ctx.model.thresholds(prediction.operating_point),
+        flagged=ctx.store.flagged_hashes(),
+        now=datetime.now(UTC),
+    )
+    result = assess(evidence, ctx.flags)
+    if result.tier is None:
+        return None
+    return FlagRecord(result.score, result.tier, result.signals, evidence.dhash)
 
 
 def claimed_topics(meta: FileInfo, ctx: PassContext) -> tuple[str, ...] | None:

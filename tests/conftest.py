@@ -132,6 +132,9 @@ def write_bot_config(path: Path, api_url: str, **sections: dict) -> Path:
         "source": {"per_pass_limit": 500, "metadata_batch": 50},
         "thumbnails": {"retries": 1, "backoff_seconds": 0.1, "timeout_seconds": 30.0},
         "report": {"page_prefix": "User:{user}/Topics"},
+        # every account of the test wiki is days old, so flags would list most uploads;
+        # tests of topics leave them off, tests/test_flags_wiki.py turns them on
+        "flags": {"enabled": False},
     }
     if os.environ.get("BOT_TEST_MODEL"):  # try a candidate model instead of the default
         values["model"] = {"path": os.environ["BOT_TEST_MODEL"]}

@@ -1,0 +1,92 @@
+"""The flags page as wikitext, rendered from the active flags alone.
+
+One page, strongest tier first, newest upload first within a tier. Each row shows
+what a patroller needs to decide without opening anything: the thumbnail, the file,
+the uploader, the upload time, the tier, the total score and every reason with its
+points. At most `per_uploader_cap` rows per uploader: one person's batch of fifty
+similar uploads must not push everyone else off the page, so the rest are counted
+under the table instead. Like the topic report, the text is a pure function of its
+rows, so an unchanged store makes no edit.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from bot.flag_score import TIERS
+from bot.store import FlagRow
+
+THUMB_WIDTH = 120
+
+
+def _cell(text: str) -> str:
+    """Keep table syntax intact whatever a reason contains (file titles and user names
+    cannot hold "|", so links built from them are left whole)."""
+    return text.replace("|", "&#124;").replace("\n", " ")
+
+
+def _user(name: str | None) -> str:
+    return f"[[User:{name}|{name}]]" if name else "?"
+
+
+def capped(rows: Iterable[FlagRow], cap: int) -> tuple[list[FlagRow], Counter]:
+    """The rows to list, in report order (strongest tier, then newest upload), at most
+    `cap` per uploader; and how many more each capped uploader has."""
+    order = {tier: i for i, tier in enumerate(TIERS)}
+    newest = sorted(rows, key=lambda r: (r.uploaded_at, r.logid), reverse=True)
+    ordered = sorted(newest, key=lambda r: order.get(r.tier, len(TIERS)))  # stable
+    listed: list[FlagRow] = []
+    more: Counter = Counter()
+    shown: Counter = Counter()
+    for row in ordered:
+        if shown[row.uploader] < cap:
+            shown[row.uploader] += 1
+            listed.append(row)
+        else:
+            more[row.uploader] += 1
+    return listed, more
+
+
+def render_flags_page(rows: Iterable[FlagRow], review_page: str, cap: int) -> str:
+    listed, more = capped(rows, cap)
+    lines = [
+        "Uploads that may deserve a human look, listed by a bot with its reasons. A flag is "
+        "not a verdict: nothing here has been checked by a person, and the bot never acts "
+        "on a file. Tiers are named like ORES' review filters; the score is the sum of the "
+        "points of the reasons shown.",
+        "",
+        f"To mark a flag as fine, add a line <code><nowiki>* [[:File:Name.jpg]]</nowiki></code> "
+        f"to [[{review_page}]]; the bot withdraws it at its next run and never lists that "
+        "file again. Flags of deleted files are withdrawn too.",
+        "",
+    ]
+    if not listed:
+        lines.append("No active flags.")
+    for tier in TIERS:
+        tier_rows = [r for r in listed if r.tier == tier]
+        if not tier_rows:
+            continue
+        lines += [
+            f"== {tier[0].upper()}{tier[1:]} ==",
+            '{| class="wikitable"',
+            "! Image !! File !! Uploader !! Uploaded !! Tier !! Score !! Reasons",
+        ]
+        for row in tier_rows:
+            reasons = "<br />".join(
+                _cell(f"{s.reason} (+{s.points:g})") for s in row.signals
+            )
+            lines += [
+                "|-",
+                f"| [[{row.title}|{THUMB_WIDTH}px]] || [[:{row.title}]] || "
+                f"{_user(row.uploader)} || {row.uploaded_at} || {row.tier} || "
+                f"{row.score:g} || {reasons}",
+            ]
+        lines += ["|}", ""]
+    if more:
+        lines.append(f"Not listed here (at most {cap} per uploader):")
+        lines += [
+            f"* {n} more by {_user(user)}"
+            for user, n in sorted(more.items(), key=lambda kv: str(kv[0]))
+        ]
+    return "\n".join(lines).rstrip()  # MediaWiki drops trailing newlines on save

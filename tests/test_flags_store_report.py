@@ -1,0 +1,111 @@
+"""Flags in the store (one per file, withdrawal, the near-duplicate memory), the flags
+page's wikitext (tiers, order, per-uploader cap) and the review page's syntax."""
+
+from __future__ import annotations
+
+from bot.flag_review import reviewed_titles
+from bot.flag_score import LIKELY, MAY, VERY_LIKELY
+from bot.flag_signals import Signal
+from bot.flags_report import render_flags_page
+from bot.image_features import ImageFeatures
+from bot.store import (
+    FLAG_ACTIVE,
+    FLAG_DELETED,
+    FLAG_FINE,
+    Cursor,
+    FileRecord,
+    FlagRecord,
+    FlagRow,
+    Store,
+)
+
+TINY = Signal("tiny", 4.0, "tiny: 60x40 px (short side under 150 px)")
+NEW = Signal("new_account", 1.5, "new account: 1 edits, registered 0 days ago")
+
+
+def _store(tmp_path) -> Store:
+    return Store(f"sqlite:///{tmp_path}/flags.sqlite")
+
+
+def _record(store: Store, logid: int, title: str, flag: FlagRecord | None, sha1: str = "a"):
+    file = FileRecord(logid, title, f"2024-05-01T12:00:{logid:02d}Z", "classified", sha1=sha1,
+                      uploader="U")  # fmt: skip
+    features = ImageFeatures(flag.dhash if flag and flag.dhash else "00", 9.0)
+    return store.record_upload(
+        file, Cursor(file.uploaded_at, logid), features=features, flag=flag
+    )
+
+
+def test_one_flag_per_file_and_withdrawal_is_final(tmp_path):
+    store = _store(tmp_path)
+    flag = FlagRecord(5.5, LIKELY, (TINY, NEW), "00000000000000ff")
+    assert _record(store, 1, "File:A.png", flag)
+    # an overwrite of the same file (a new log event) does not list it twice
+    assert _record(store, 2, "File:A.png", FlagRecord(4.0, MAY, (TINY,), "ff"), sha1="b")
+    [row] = store.flag_rows()
+    assert (row.title, row.score, row.tier, row.signals) == ("File:A.png", 5.5, LIKELY, (TINY, NEW))
+    assert store.image_features("a") == ImageFeatures("00000000000000ff", 9.0)
+    assert store.flagged_hashes() == [("File:A.png", "00000000000000ff")]
+
+    assert store.withdraw_flags(["File:A.png"], FLAG_FINE) == 1
+    assert store.flag_rows() == [] and store.flagged_hashes() == []  # fine: forgotten
+    assert store.withdraw_flags(["File:A.png"], FLAG_DELETED) == 0  # stays fine
+    assert [r.state for r in store.flag_rows((FLAG_FINE,))] == [FLAG_FINE]
+
+
+def test_deleted_flags_still_warn_of_re_uploads(tmp_path):
+    store = _store(tmp_path)
+    _record(store, 1, "File:Gone.png", FlagRecord(4.0, MAY, (TINY,), "0f"))
+    store.withdraw_flags(["File:Gone.png"], FLAG_DELETED)
+    assert store.flag_rows((FLAG_ACTIVE,)) == []
+    assert store.flagged_hashes() == [("File:Gone.png", "0f")]
+
+
+def _row(title: str, tier: str, minute: int, uploader: str = "U", score: float = 4.0):
+    return FlagRow(title, uploader, f"2024-05-01T12:{minute:02d}:00Z", minute, score, tier,
+                   (TINY,), FLAG_ACTIVE)  # fmt: skip
+
+
+def test_page_groups_by_tier_newest_first_with_every_reason():
+    rows = [
+        _row("File:Old may.png", MAY, 1),
+        _row("File:New may.png", MAY, 5),
+        _row("File:Very.png", VERY_LIKELY, 2, score=7.5),
+        _row("File:Likely.png", LIKELY, 3),
+    ]
+    text = render_flags_page(rows, "User:Bot/Topics/Flags/Reviewed", cap=5)
+    order = [text.index(f"[[:File:{n}.png]]") for n in ("Very", "Likely", "New may", "Old may")]
+    assert order == sorted(order)
+    assert text.index("== Very likely have problems ==") < text.index("== May have problems ==")
+    assert "[[File:Very.png|120px]]" in text  # the thumbnail
+    assert "tiny: 60x40 px (short side under 150 px) (+4)" in text
+    assert "|| 7.5 ||" in text and "[[User:U|U]]" in text
+    assert "[[User:Bot/Topics/Flags/Reviewed]]" in text
+
+
+def test_per_uploader_cap_keeps_one_batch_from_flooding_the_page():
+    rows = [_row(f"File:Batch {i}.png", MAY, i, uploader="Flood") for i in range(8)]
+    rows.append(_row("File:Other.png", MAY, 0, uploader="Other"))
+    text = render_flags_page(rows, "R", cap=3)
+    assert sum(f"[[:File:Batch {i}.png]]" in text for i in range(8)) == 3
+    assert "[[:File:Batch 7.png]]" in text  # the newest are the ones listed
+    assert "[[:File:Other.png]]" in text
+    assert "* 5 more by [[User:Flood|Flood]]" in text
+
+
+def test_empty_page_says_so():
+    assert "No active flags." in render_flags_page([], "R", cap=5)
+
+
+def test_review_page_syntax():
+    text = """Files found fine:
+* [[:File:Chelsea_the cat.jpg]] fine, own work ~~~~
+* [[:file:lower case.png|a label]]
+* [[:Image:Old namespace.gif]]
+* [[Category:Not a file]] [[:File:]]
+"""
+    assert reviewed_titles(text) == {
+        "File:Chelsea the cat.jpg",
+        "File:Lower case.png",
+        "File:Old namespace.gif",
+    }
