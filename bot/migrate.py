@@ -39,6 +39,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.config import ConfigError, find_config
 
 log = logging.getLogger(__name__)
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 ATTEMPTS = 4
