@@ -21,9 +21,9 @@ from PIL import Image
 from tqdm import tqdm
 
 DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
-# The data set's own class order (its label byte is the index).
+# The data set's own class order (its label byte is the index), from its README.
 CLASSES = (
-    "T-shirt/top", "Pullover", "Trouser", "Dress", "Coat",
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
 PARTS = ("train", "t10k")
