@@ -218,7 +218,9 @@ class TopicHeuristic:
         may be higher, and head-jump targets) with the head candidates of its titles.
         A parent is only walked on from once its depth shows it is higher."""
         frontier: dict[str, set[str | None]] = {s: {None} for s in sources}
-        seen = set(sources)
+        # Expanded once entered, not once seen: a category first met from a child that
+        # lies higher must still be walked on from when another path enters it.
+        expanded: set[str] = set()
         truncated = False
         for _ in range(self.limits.max_hops + 1):
             walkable = [n for n in sorted(frontier) if self.walkable(n)]
@@ -232,10 +234,10 @@ class TopicHeuristic:
                     continue
                 if not any(self._entered(p, node, info) for p in frontier[node]):
                     continue
+                expanded.add(node)
                 for parent in (*this.parents, *shared_heads(node, tuple(this.parents))):
                     following.setdefault(parent, set()).add(node)
-            frontier = {n: via for n, via in following.items() if n not in seen}
-            seen.update(frontier)
+            frontier = {n: via for n, via in following.items() if n not in expanded}
         return truncated
 
     @staticmethod

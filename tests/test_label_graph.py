@@ -90,18 +90,15 @@ def test_validation_slice_equals_the_per_file_walk(validation):
     assert result.confidence.any(axis=1).sum() > 250  # the comparison is not vacuous
 
 
-def test_validation_slice_label_differs_only_where_its_exploration_missed(validation):
+def test_validation_slice_label_equals_the_whole_graph(validation):
+    """The public, batched `label()` explores exactly what the full walk needs: its
+    labels equal the whole-graph labels on every file (it once missed categories first
+    met from a child that lies higher, and lost labels on 9 of these files)."""
     files, categories, heuristic, result = validation
-    differ = []
     for i, cats in enumerate(categories):
         public = reference(heuristic, cats, full=False)
-        if public != reference(heuristic, cats, full=True):
-            differ.append(files["title"].iat[i])
-        else:
-            assert_same(as_dicts(result, i), public)
-    # every difference is the exploration's: the whole-graph labels only ADD labels or
-    # sources there (nodes the exploration never described)
-    assert len(differ) == 9, differ
+        assert public == reference(heuristic, cats, full=True), files["title"].iat[i]
+        assert_same(as_dicts(result, i), public)
 
 
 def write_graph(folder: Path, parents: dict[str, list[str]], depth: dict[str, int | None],
