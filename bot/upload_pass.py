@@ -287,7 +287,7 @@ def process_upload(
         return finish("no_thumbnail", f"no raster thumbnail for {meta.mime}")
 
     prediction = ctx.store.prediction(meta.sha1, ctx.model.version)
-    features = ctx.store.image_features(meta.sha1)
+    features = ctx.store.image_features(meta.sha1) if ctx.flags else None
     if prediction is None or prediction.operating_point != ctx.operating_point:
         data = ctx.fetcher.fetch(meta.thumb_url)
         if isinstance(data, ThumbnailError):
@@ -303,7 +303,7 @@ def process_upload(
             predictions=result.predictions,
             probabilities=result.probabilities,
         )
-        if features is None:
+        if features is None and ctx.flags:
             features = image_features(data)  # the classifier has just decoded these bytes
 
     claimed = claimed_topics(meta, ctx)
