@@ -64,6 +64,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from bot import migrate
 from bot.flag_signals import Signal
 from bot.image_features import ImageFeatures
 from classifier.category_graph import CategoryInfo
@@ -330,11 +331,9 @@ class Store:
     date (`bot.migrate`), so a new release never runs against an old schema."""
 
     def __init__(self, url: str | URL):
-        from bot.migrate import upgrade  # the migrations import this module's tables
-
         # pre-ping: ToolsDB closes connections idle for long (between hourly publishes)
         self.engine = create_engine(url, pool_pre_ping=True, pool_recycle=1800)
-        upgrade(self.engine)
+        migrate.upgrade(self.engine)
 
     def _write(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in one transaction, again after a conflict with another writer: a
