@@ -63,3 +63,23 @@ def test_issue_targets(summary):
     assert summary["macro_f1"] >= 0.50
     assert summary["micro_f1"] >= 0.55
     assert summary["micro_precision"] >= 0.50
+
+
+def test_halves_are_fixed_by_title_and_cover_the_files():
+    """The A/B protocol: the split is a pure function of the title (176 A, 151 B here),
+    and the command scores each half on its own."""
+    import pandas as pd
+
+    from training.heuristic_bench import file_half
+
+    assert file_half("Churches in Kent.jpg") == file_half("Churches in Kent.jpg")
+    titles = pd.read_parquet(VALIDATION / "files.parquet")["title"]
+    halves = [file_half(t) for t in titles]
+    assert (halves.count("A"), halves.count("B")) == (176, 151)
+    for half, size in (("A", 176), ("B", 151)):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main([str(VALIDATION), "--bootstrap", "0", "--half", half]) == 0
+        result = json.loads(out.getvalue().strip().splitlines()[-1])
+        assert result["half"] == half and result["files"] == size
+        assert result["files_per_second_warm"] > 0
