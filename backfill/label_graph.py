@@ -55,7 +55,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from classifier.category_heuristic import WalkLimits
+from classifier.category_heuristic import WalkLimits, umbrella_rules
 from classifier.category_titles import (
     head_forms,
     head_key,
@@ -431,6 +431,12 @@ def label_files(labelling: Labelling, categories: Sequence[Sequence[str]],
         out_hops[files] = np.minimum.reduceat(hops, heads, axis=0)
         out_sources[files] = sources
         out_unknown[files] = np.logical_or.reduceat(unknown, heads)
+    # `TopicHeuristic._evidence`: an umbrella of SUBTOPIC_ONLY without a sub-topic goes
+    labels = labelling.taxonomy.labels
+    for umbrella, subs in umbrella_rules(labelling.taxonomy).items():
+        u = labels.index(umbrella)
+        bare = (out_hops[:, [labels.index(s) for s in subs]] == NONE).all(axis=1)
+        out_conf[bare, u], out_hops[bare, u], out_sources[bare, u] = 0.0, NONE, 0
     return FileLabels(out_conf, out_hops, out_sources, out_unknown)
 
 

@@ -245,3 +245,21 @@ def test_deterministic_under_order_and_history():
 def test_category_info_defaults_mean_a_plain_existing_category():
     info = CategoryInfo(parents=())
     assert info.exists and not info.hidden
+
+
+def test_society_alone_is_dropped_but_kept_with_a_sub_topic():
+    """"Society" reached straight from an institution category is drift; with People
+    (or another sub-topic) it stays, with its own evidence."""
+    parents = {"Acme Ltd": ["Companies"], "Companies": ["Organizations"],
+               "Organizations": ["Society"], "Acme staff": ["People"]}
+    h, _ = labeller(parents)
+    assert h.label(["Acme Ltd"]).labels() == ()
+    both = h.label(["Acme Ltd", "Acme staff"])
+    assert both.labels() == ("Society", "People")
+    society = {t.label: t for t in both.topics}["Society"]
+    assert society.sources == 2 and society.path == ("Acme staff", "People")
+
+
+def test_other_umbrellas_stand_alone():
+    h, _ = labeller({"Cultural heritage": ["Culture"], "Parks": ["Places"]})
+    assert h.label(["Cultural heritage", "Parks"]).labels() == ("Places", "Culture")

@@ -220,3 +220,16 @@ def test_command_writes_tables(tmp_path):
     assert np.isclose(files.loc[0, "confidence:Animals"], 0.85)
     assert files.loc[1, "confidence:Animals"] == 0.0
     assert "hops:Animals" in pd.read_parquet(tmp_path / "out" / "categories.parquet")
+
+
+def test_bare_society_is_dropped_by_both_labellers(tmp_path):
+    """The umbrella rule (`SUBTOPIC_ONLY`): Society alone goes, Society with People stays."""
+    parents = {"Acme Ltd": ["Companies"], "Companies": ["Organizations"],
+               "Organizations": ["Society"], "Acme staff": ["People"]}
+    depth = {"Acme Ltd": 5, "Companies": 4, "Organizations": 3, "Acme staff": 4}
+    folder = write_graph(tmp_path, parents, depth)
+    files = [["Acme Ltd"], ["Acme Ltd", "Acme staff"]]
+    check_graph(folder, files, public=True)
+    result = whole_graph(folder, files)
+    assert as_dicts(result, 0)[0] == {}
+    assert as_dicts(result, 1)[0]["Society"][1] == 2  # both sources count once kept
