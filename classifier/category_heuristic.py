@@ -193,11 +193,9 @@ class TopicHeuristic:
 
     def walkable(self, title: str) -> bool:
         """False for titles that lead nowhere whatever the graph says."""
-        if title in self.anchors or is_null_head(title):
+        if title in self.anchors:
             return False
-        # a medium category ("Photographs") leads nowhere; a qualified one
-        # ("Photographs of Paris") leads on through its subject parents
-        return not (is_medium_head(title) and head_phrase(title) == title)
+        return _walkable_title(title)
 
     def head_jumps(self, node: str, info: dict[str, CategoryInfo]) -> list[str]:
         """Categories named by a head that `node` and its parents share, that exist
@@ -322,6 +320,16 @@ def shared_heads(node: str, parents: tuple[str, ...]) -> tuple[str, ...]:
     shared = [k for k in shared if not is_medium_head(names[k]) and not is_null_head(names[k])]
     shared.sort(key=lambda k: (-len(k.split()), k))
     return tuple(t for k in shared for t in (names[k], other_number(names[k])))
+
+
+@functools.lru_cache(maxsize=1 << 16)  # called for every frontier title; pure
+def _walkable_title(title: str) -> bool:
+    """`TopicHeuristic.walkable` without the anchor test: date heads lead nowhere, and
+    a bare medium category ("Photographs") leads nowhere, while a qualified one
+    ("Photographs of Paris") leads on through its subject parents."""
+    if is_null_head(title):
+        return False
+    return not (is_medium_head(title) and head_phrase(title) == title)
 
 
 def _higher(target: CategoryInfo, this: CategoryInfo) -> bool:
