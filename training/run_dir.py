@@ -31,12 +31,23 @@ LAST_WEIGHTS = "last.weights.h5"
 
 
 def setup_logging(run_dir: Path) -> None:
-    """Log to stderr and append to the run's train.log."""
+    """Log the training package to stderr and append it to the run's train.log.
+
+    Only the `training` logger is configured, replacing its handlers on each call, so
+    commands run in one process (tests) neither stack handlers nor take over the root
+    logger of the program that called them."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    handlers = [logging.StreamHandler(sys.stderr),
-                logging.FileHandler(run_dir / "train.log", encoding="utf-8")]
-    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logger = logging.getLogger("training")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in (logging.StreamHandler(sys.stderr),
+                    logging.FileHandler(run_dir / "train.log", encoding="utf-8")):
+        handler.setFormatter(formatter)
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 def load_run(run_dir: Path) -> tuple[Config, pd.DataFrame]:
