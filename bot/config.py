@@ -128,7 +128,7 @@ class ReportConfig:
     kill_switch_page: str = field(default="User:{user}/Run", metadata=_check(_page_title))
     summary: str = "Bot: update image topic suggestions"
     output_dir: str = "output/reports"
-    publish_interval_seconds: int = field(default=3600, metadata=_check(_positive))
+    publish_interval_seconds: int = field(default=3600, metadata=_check(_non_negative))
 
 
 @dataclass(frozen=True)

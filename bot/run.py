@@ -5,6 +5,8 @@ writes them to local files) and prints a one-line JSON summary as the last line 
 standard output. Without `--once`, APScheduler runs the pass every poll interval and
 the publishing on its own interval, one job at a time (missed runs coalesced); SIGTERM
 (Toolforge stopping or redeploying the job) lets the current file finish, then exits.
+`--publish-only` saves the report pages from the store and exits: Toolforge's scheduled
+report job, beside a continuous job configured not to publish.
 """
 
 from __future__ import annotations
@@ -55,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--once", action="store_true", help="run one pass and publish, print a JSON summary"
+    )
+    parser.add_argument(
+        "--publish-only",
+        action="store_true",
+        help="publish the report pages from the store and exit, without a pass (the "
+        "scheduled report job on Toolforge); prints a JSON summary",
     )
     parser.add_argument(
         "--dry-run",
@@ -202,13 +210,14 @@ class Bot:
             next_run_time=now,
             id="pass",
         )
-        scheduler.add_job(
-            self.publish,
-            "interval",
-            seconds=self.config.report.publish_interval_seconds,
-            next_run_time=now + timedelta(seconds=1),
-            id="publish",
-        )
+        if self.config.report.publish_interval_seconds:  # 0: a separate job publishes
+            scheduler.add_job(
+                self.publish,
+                "interval",
+                seconds=self.config.report.publish_interval_seconds,
+                next_run_time=now + timedelta(seconds=1),
+                id="publish",
+            )
 
         def stop(signum: int, _frame: object) -> None:
             log.info("signal %d: finishing the current file, then stopping", signum)
@@ -236,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     except API_ERRORS as err:
         print(f"error: cannot reach the wiki: {err}", file=sys.stderr)
         return 3
+    if args.publish_only:
+        pages = bot.publish()
+        print(json.dumps({"pages_written": pages, "dry_run": config.dry_run}), flush=True)
+        return 0
     if not args.once:
         bot.forever(args.since)
         return 0

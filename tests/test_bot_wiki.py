@@ -270,6 +270,26 @@ def test_kill_switch_nobots_and_dry_run_stop_writes(wiki, images, admin, tmp_pat
     assert [c["title"] for c in bot_writes_since(start)] == [page]
 
 
+def test_publish_only_saves_what_earlier_passes_recorded(wiki, images, admin, tmp_path):
+    """Toolforge's scheduled report job: `--publish-only` reads nothing new from the
+    upload log; it saves the pages for what the continuous job recorded, once."""
+    cwd, env, prefix = _setup(tmp_path, wiki, "PublishOnly")
+    since = wait_next_second()
+    wiki.client().upload("Publish only.jpg", variant(images["Chelsea the cat.jpg"], 400))
+    admin.edit("User:Bot/Run/PublishOnly", "false")
+    recorded = _summary(run_bot(["--once", "--since", since], cwd, env))
+    assert recorded["files_classified"] == 1 and recorded["pages_written"] == []
+    counts = _store(cwd).counts()
+
+    admin.edit("User:Bot/Run/PublishOnly", "true")
+    page = f"{prefix}/{since[:10]}"
+    published = _summary(run_bot(["--publish-only"], cwd, env))
+    assert published["pages_written"] == [page]
+    assert "[[:File:Publish only.jpg]]" in admin.page_text(page)
+    assert _store(cwd).counts() == counts  # no pass ran
+    assert _summary(run_bot(["--publish-only"], cwd, env))["pages_written"] == []
+
+
 def test_continuous_mode_stops_cleanly_on_sigterm(wiki, images, tmp_path):
     cwd, env, _ = _setup(tmp_path, wiki, "Continuous", source={"poll_interval_seconds": 3600})
     since = wait_next_second()

@@ -70,7 +70,7 @@ def test_procfile_commands_are_bot_modules_with_the_toolforge_config():
 def test_jobs_name_only_procfile_commands_and_fit_the_limits():
     jobs = yaml.safe_load((REPO / "toolforge" / "jobs.yaml").read_text())
     procfile = _procfile()
-    assert {j["name"] for j in jobs} == {"topicbot", "topicbot-health"}
+    assert {j["name"] for j in jobs} == {"topicbot", "topicbot-report", "topicbot-health"}
     for job in jobs:
         assert shlex.split(job["command"])[0] in procfile, job
         assert re.fullmatch(r"tool-([a-z0-9-]+)/tool-\1:latest", job["image"]), job
@@ -80,6 +80,10 @@ def test_jobs_name_only_procfile_commands_and_fit_the_limits():
         assert job["mount"] == "none"  # a build-service image needs no NFS home
     [bot] = [j for j in jobs if j.get("continuous")]
     assert shlex.split(bot["command"])[0] == "bot"
+    # exactly one publisher: the scheduled report job, never the continuous bot too
+    assert load_config(REPO / "toolforge" / "config.toml").report.publish_interval_seconds == 0
+    [report] = [j for j in jobs if j["name"] == "topicbot-report"]
+    assert "--publish-only" in procfile[report["command"]]
 
 
 @pytest.mark.slow
