@@ -403,7 +403,7 @@ class Store:
     def record_upload(
         self,
         file: FileRecord,
-        cursor: Cursor,
+        cursor: Cursor | None,
         prediction: PredictionRecord | None = None,
         suggestions: Iterable[SuggestionRecord] = (),
         features: ImageFeatures | None = None,
@@ -412,7 +412,11 @@ class Store:
         """Record one upload, its prediction, suggestions, pixel features and flag, and
         move the cursor, all in one transaction. Returns False (and changes nothing) if it
         was already recorded with a final outcome; a transient outcome is replaced (a
-        retry). A file that already has a flag keeps it: one listing per file."""
+        retry). A file that already has a flag keeps it: one listing per file.
+
+        `cursor` None records the file without moving the cursor: a file from outside the
+        upload log's walk (an import of backfilled predictions for old files) must not
+        change where the live bot resumes."""
         suggestions = tuple(suggestions)
 
         def work(conn: Connection) -> bool:
@@ -429,7 +433,7 @@ class Store:
         self,
         conn: Connection,
         file: FileRecord,
-        cursor: Cursor,
+        cursor: Cursor | None,
         prediction: PredictionRecord | None,
         suggestions: tuple[SuggestionRecord, ...],
     ) -> bool:
@@ -550,9 +554,12 @@ class Store:
             )
         )
 
-    def _move_cursor(self, conn: Connection, cursor: Cursor, name: str = "uploads") -> None:
+    def _move_cursor(self, conn: Connection, cursor: Cursor | None, name: str = "uploads") -> None:
         """Move the cursor forward, never back: the comparison is in the UPDATE itself, so
-        two writers that read the same old cursor cannot undo each other's move."""
+        two writers that read the same old cursor cannot undo each other's move. None
+        leaves it where it is."""
+        if cursor is None:
+            return
         t = cursor_table
         ahead = or_(
             t.c.timestamp < cursor.timestamp,
