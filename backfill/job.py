@@ -2,8 +2,9 @@
 
 Input: a Parquet table with `title`, `sha1` and a thumbnail reference (`image` bytes,
 or a `thumbnail` URL or path; see `backfill.inputs`), and optionally `logid`,
-`uploaded_at` and `uploader`, which are carried through so the results can be
-imported into the bot's store. Output: one row per distinct sha1 in the bot's
+`uploaded_at` (or `timestamp`, the upload log's name for it), `uploader`, `page_id`
+and `categories`, which are carried through so the results can be imported into the
+bot's store (`backfill.import_predictions`). Output: one row per distinct sha1 in the bot's
 prediction format, as Parquet partitioned by `model_version`.
 
 Resumable by construction: the work is cut into chunks by a hash of the sha1 and
@@ -42,8 +43,18 @@ from classifier.model import TopicModel
 log = logging.getLogger(__name__)
 
 REFERENCE_COLUMNS = ("image", "thumbnail")
-PASSTHROUGH = {"logid": T.LongType(), "uploaded_at": T.StringType(), "uploader": T.StringType()}
+PASSTHROUGH = {
+    "logid": T.LongType(),
+    "uploaded_at": T.StringType(),
+    "uploader": T.StringType(),
+    "page_id": T.LongType(),
+    "categories": T.ArrayType(T.StringType()),
+}
 """Optional input columns copied to the output: what the bot's store needs per file."""
+
+ALIASES = {"timestamp": "uploaded_at"}
+"""Input names accepted for a carried column: the upload log calls the upload time
+`timestamp`; the output (and the bot's store) call it `uploaded_at`."""
 
 RESULT_FIELDS = [
     T.StructField("sha1", T.StringType(), False),
@@ -143,6 +154,9 @@ def read_done(spark: SparkSession, output: str, model_version: str) -> DataFrame
 def read_input(spark: SparkSession, path: str) -> DataFrame:
     """The input table, checked, one row per sha1, with only the columns the job uses."""
     table = spark.read.parquet(path)
+    for alias, name in ALIASES.items():
+        if alias in table.columns and name not in table.columns:
+            table = table.withColumnRenamed(alias, name)
     columns = set(table.columns)
     missing = {"title", "sha1"} - columns
     if missing:

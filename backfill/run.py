@@ -4,7 +4,8 @@
 
 INPUT is a Parquet table (a file or a folder) with `title`, `sha1` and either `image`
 (the thumbnail's bytes) or `thumbnail` (an http(s) URL or a path every executor can
-read); `logid`, `uploaded_at` and `uploader` are optional and carried through.
+read); `logid`, `uploaded_at` (or `timestamp`), `uploader`, `page_id` and `categories`
+are optional and carried through, for `backfill.import_predictions`.
 OUTPUT is a Parquet folder partitioned by `model_version`: one row per sha1 with its
 outcome and, when classified, its predictions and probabilities. Rerun the same
 command after a failure or a kill: files already done for this model version are
