@@ -184,5 +184,6 @@ def read_card(model_dir: str | Path) -> ModelCard:
 def write_card(card: ModelCard, model_dir: str | Path) -> Path:
     card.validate()
     path = Path(model_dir) / CARD_FILE
-    path.write_text(json.dumps(card.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(card.to_json(), indent=2, ensure_ascii=False) + "\n"
+    path.write_text(text, encoding="utf-8")
     return path

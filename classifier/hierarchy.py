@@ -33,7 +33,7 @@ def predicted_labels(
     """Labels at or over their threshold (None: never), closed under ancestors."""
     hits = [
         label
-        for label, score in zip(taxonomy.labels, scores)
+        for label, score in zip(taxonomy.labels, scores, strict=True)
         if thresholds.get(label) is not None and score >= thresholds[label]
     ]
     return taxonomy.close_under_ancestors(hits)

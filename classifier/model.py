@@ -16,7 +16,13 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from classifier.artifact import DEFAULT_MODEL_DIR, MODEL_FILE, ModelArtifactError, ModelCard, read_card
+from classifier.artifact import (
+    DEFAULT_MODEL_DIR,
+    MODEL_FILE,
+    ModelArtifactError,
+    ModelCard,
+    read_card,
+)
 from classifier.hierarchy import max_constraint, predicted_labels
 from classifier.images import DEFAULT_MAX_PIXELS, ImageError, preprocess
 from classifier.taxonomy import Taxonomy
@@ -166,12 +172,12 @@ class TopicModel:
             start = time.perf_counter()
             scores = self.predict_arrays(np.stack(arrays))
             infer_ms = (time.perf_counter() - start) * 1000 / len(arrays)
-            for i, row, ms in zip(positions, scores, decode_ms):
+            for i, row, ms in zip(positions, scores, decode_ms, strict=True):
                 results[i] = Prediction(
                     model_name=self.name,
                     model_version=self.version,
                     predictions=predicted_labels(row, self.taxonomy, thresholds),
-                    probabilities={label: float(s) for label, s in zip(self.labels, row)},
+                    probabilities=dict(zip(self.labels, map(float, row), strict=True)),
                     timings_ms={"preprocess": round(ms, 2), "inference": round(infer_ms, 2)},
                 )
         return results  # type: ignore[return-value]
