@@ -476,38 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="render the data set again even if --data holds one",
     )
-    parser.add_argument(
-        "--images-per-kind",
-        type=int,
-        default=1000,
-        help="renderings per kind of picture (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--photo-variants",
-        type=int,
-        default=10,
-        help="seeded variants per package photo (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--extra-negatives",
-        nargs="*",
-        default=[],
-        choices=rendered.negatives.SOURCES,
-        help="more real-photo negatives for the learned labels "
-        "(training.rendered.negatives), added to --data when it lacks them",
-    )
-    parser.add_argument(
-        "--negatives-per-source",
-        type=int,
-        default=1000,
-        help="items per --extra-negatives source (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--negative-variants",
-        type=int,
-        default=1,
-        help="seeded variants per extra negative item (default: %(default)s)",
-    )
+    rendered.add_dataset_arguments(parser)  # --extra-negatives are added to --data
     parser.add_argument(
         "--photo-weight",
         type=float,

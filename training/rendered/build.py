@@ -231,16 +231,8 @@ def build(
     return table
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m training.rendered.build", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path("var/rendered"),
-        help="output folder (default: %(default)s)",
-    )
+def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    """The data set's size and negatives, declared once for every command that builds it."""
     parser.add_argument(
         "--images-per-kind",
         type=int,
@@ -258,10 +250,33 @@ def main(argv: list[str] | None = None) -> int:
         nargs="*",
         default=[],
         choices=negatives.SOURCES,
-        help="more real-photo negatives (training.rendered.negatives)",
+        help="more real-photo negatives for the learned labels (training.rendered.negatives)",
     )
-    parser.add_argument("--negatives-per-source", type=int, default=1000)
-    parser.add_argument("--negative-variants", type=int, default=1)
+    parser.add_argument(
+        "--negatives-per-source",
+        type=int,
+        default=1000,
+        help="items per --extra-negatives source (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--negative-variants",
+        type=int,
+        default=1,
+        help="seeded variants per extra negative item (default: %(default)s)",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m training.rendered.build", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("var/rendered"),
+        help="output folder (default: %(default)s)",
+    )
+    add_dataset_arguments(parser)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument(
