@@ -16,9 +16,11 @@ R_1, R_2, ... where R_k holds, for every category and label, the fewest hops to 
 label with k hops left (255: unreached), R_k computed from R_{k-1} by segmented minima
 over three edge lists fixed in advance (the head jumps each category would take, its
 anchor parents, its higher parents). The loop stops at k = max_hops + 1, the budget a
-file's own category starts with, or earlier at a fixed point. The "touched a category
-with unknown parents" flag is propagated the same way. Memory: two (categories x
-labels) uint8 matrices, the edge lists as int32, and chunked temporaries.
+file's own category starts with, or earlier at a fixed point. Anchors and their
+"by"-splits (`anchor_of`) are fixed rows of R_0, 0 or 1 hop from their label. The
+"touched a category with unknown parents" flag is propagated the same way. Memory: two
+(categories x labels) uint8 matrices, the edge lists as int32, and chunked temporaries.
+A file then drops its crossroads categories (`crossroads`) before combining the rest.
 
 The same output as the per-file heuristic, exactly, for: each file's label set, each
 label's fewest hops and number of the file's categories reaching it, and
@@ -55,11 +57,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from classifier.category_heuristic import WalkLimits, umbrella_rules
+from classifier.category_heuristic import (
+    CROSSROADS_TOPICS,
+    WalkLimits,
+    anchor_of,
+    umbrella_rules,
+    walkable,
+)
 from classifier.category_titles import (
     head_forms,
     head_key,
-    head_phrase,
     is_medium_head,
     is_null_head,
     other_number,
@@ -185,9 +192,9 @@ class TitleRules:
     key_suffixes: tuple[np.ndarray, np.ndarray]  # (key, each word-suffix key incl. itself)
 
 
-def title_rules(titles: pd.Index, anchors: set[str]) -> TitleRules:
+def title_rules(titles: pd.Index, anchors: dict[str, str]) -> TitleRules:
     """Run the classifier's title functions once per title and per distinct form."""
-    walkable = np.fromiter((_walkable(t, anchors) for t in titles), bool, len(titles))
+    leads_on = np.fromiter((walkable(t, anchors) for t in titles), bool, len(titles))
     forms = [head_forms(t) for t in titles]
     counts = np.fromiter((len(f) for f in forms), np.int64, len(forms))
     form_title = np.repeat(np.arange(len(titles), dtype=np.int32), counts)
@@ -213,7 +220,7 @@ def title_rules(titles: pd.Index, anchors: set[str]) -> TitleRules:
     found = suffix_id >= 0
     index = pd.Index(distinct).get_indexer(form_text)
     return TitleRules(
-        walkable=walkable,
+        walkable=leads_on,
         own_key=keys.get_indexer(key_text).astype(np.int32),
         form_title=form_title,
         form_key=keys.get_indexer(form_key_text)[index].astype(np.int32),
@@ -226,11 +233,32 @@ def title_rules(titles: pd.Index, anchors: set[str]) -> TitleRules:
     )
 
 
-def _walkable(title: str, anchors: set[str]) -> bool:
-    """`TopicHeuristic.walkable`: anchors, date heads and bare medium titles lead nowhere."""
-    if title in anchors or is_null_head(title):
-        return False
-    return not (is_medium_head(title) and head_phrase(title) == title)
+def anchor_row(title: str, taxonomy: Taxonomy) -> np.ndarray | None:
+    """The hops a category that `anchor_of` calls an anchor (or a split of one) gives
+    each label (255: none), or None for any other title."""
+    found = anchor_of(title, taxonomy.anchor_labels)
+    if found is None:
+        return None
+    anchor, hops = found
+    row = np.full(len(taxonomy.labels), NONE, np.uint8)
+    for name in taxonomy.close_under_ancestors([taxonomy.anchor_labels[anchor]]):
+        row[taxonomy.labels.index(name)] = hops
+    return row
+
+
+def crossroads(hops: np.ndarray, taxonomy: Taxonomy) -> np.ndarray:
+    """`TopicHeuristic.is_crossroads` per row of a (categories x labels) hops matrix:
+    `CROSSROADS_TOPICS` or more reached labels that are no ancestor of another reached
+    one. Rows hold labels closed under ancestors, and dropping from that closure every
+    ancestor of a reached label leaves exactly the specific anchor labels."""
+    labels = taxonomy.labels
+    below = np.zeros((len(labels), len(labels)), bool)  # [ancestor, descendant]
+    for j, label in enumerate(labels):
+        for ancestor in taxonomy.ancestors(label):
+            below[labels.index(ancestor), j] = True
+    reached = hops < NONE
+    covered = (reached.astype(np.int32) @ below.T.astype(np.int32)) > 0
+    return (reached & ~covered).sum(axis=1) >= CROSSROADS_TOPICS
 
 
 def higher(graph: Graph, target: np.ndarray, this: np.ndarray) -> np.ndarray:
@@ -328,19 +356,17 @@ def label_categories(graph: Graph, taxonomy: Taxonomy, limits: WalkLimits | None
     """R_k for k = 1 .. max_hops + 1, each from R_{k-1} over the three edge lists."""
     limits = limits or WalkLimits()
     labels = taxonomy.labels
-    anchors = taxonomy.anchor_labels
     size = len(graph.titles)
     started = time.perf_counter()
-    rules = title_rules(graph.titles, set(anchors))
+    rules = title_rules(graph.titles, taxonomy.anchor_labels)
     progress(f"title rules for {size} titles in {time.perf_counter() - started:.1f} s")
+    # anchors and their "by"-splits: terminal, with the hops `anchor_of` gives them
     anchor = np.zeros(size, bool)
     anchor_hops = np.full((size, len(labels)), NONE, np.uint8)
-    for title, label in anchors.items():
-        i = graph.titles.get_indexer([title])[0]
-        if i >= 0:
-            anchor[i] = True
-            for name in taxonomy.close_under_ancestors([label]):
-                anchor_hops[i, labels.index(name)] = 0
+    for i, title in enumerate(graph.titles):
+        row = anchor_row(title, taxonomy)
+        if row is not None:
+            anchor[i], anchor_hops[i] = True, row
     # the walk runs at a category that is walkable, exists and is not hidden
     active = rules.walkable & graph.exists & ~graph.hidden
     own_unknown = active & ~graph.known
@@ -393,9 +419,10 @@ class FileLabels:
 
 def label_files(labelling: Labelling, categories: Sequence[Sequence[str]],
                 limits: WalkLimits | None = None) -> FileLabels:
-    """Combine each file's distinct categories as `TopicHeuristic._evidence` does: per
-    label the fewest hops, and the noisy OR of `decay ** hops` over the categories in
-    sorted order (the same float operations in the same order)."""
+    """Combine each file's distinct categories as `TopicHeuristic._evidence` does: a
+    crossroads category counts for nothing; per label the fewest hops, and the noisy OR
+    of `decay ** hops` over the categories in sorted order (the same float operations in
+    the same order)."""
     limits = limits or WalkLimits()
     n_labels = len(labelling.taxonomy.labels)
     pairs = pd.DataFrame({
@@ -409,10 +436,16 @@ def label_files(labelling: Labelling, categories: Sequence[Sequence[str]],
     hops[present] = labelling.hops[ids[present]]
     unknown = np.zeros(len(pairs), bool)
     unknown[present] = labelling.unknown[ids[present]]
-    # a title the graph lacks is UNKNOWN: the walk notes it when it would walk there
-    # (anchors are always in the vocabulary, so an absent title is never one)
-    anchors = set(labelling.taxonomy.anchor_labels)
-    unknown[~present] = [_walkable(t, anchors) for t in pairs["title"].to_numpy()[~present]]
+    # a title the graph lacks is UNKNOWN: the walk notes it when it would walk there;
+    # anchors are always in the vocabulary, but a split of one may not be
+    anchors = labelling.taxonomy.anchor_labels
+    for i in np.flatnonzero(~present):
+        title = pairs["title"].iat[i]
+        unknown[i] = walkable(title, anchors)
+        row = anchor_row(title, labelling.taxonomy)
+        if row is not None:
+            hops[i] = row
+    hops[crossroads(hops, labelling.taxonomy)] = NONE
     file = pairs["file"].to_numpy()
     reached = hops < NONE
     factor = np.where(reached, 1.0 - limits.decay ** hops.astype(np.float64), 1.0)

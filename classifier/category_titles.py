@@ -77,6 +77,18 @@ def head_phrase(title: str) -> str:
 
 
 @_cached
+def split_root(title: str) -> str:
+    """The category a "by"-split title divides, or the title itself.
+
+    Commons splits a category into "X by criterion" containers ("People by
+    occupation", "Art by country by medium", "Photographs by Hans Peters"): whatever
+    they hold is X, so X is what they say about a file. "Art by country by medium"
+    -> "Art"; "Churches in Kent" -> "Churches in Kent".
+    """
+    return title.split(" by ")[0]
+
+
+@_cached
 def head_candidates(title: str) -> tuple[str, ...]:
     """Category titles the head of `title` may go by, most specific first.
 

@@ -260,6 +260,68 @@ def test_society_alone_is_dropped_but_kept_with_a_sub_topic():
     assert society.sources == 2 and society.path == ("Acme staff", "People")
 
 
+def test_culture_alone_is_dropped_but_kept_with_a_sub_topic():
+    """Culture is an umbrella like Society: "Cultural heritage" alone says nothing the
+    image shows; with Food it stays."""
+    parents = {"Cultural heritage": ["Culture"], "Soups": ["Food"]}
+    h, _ = labeller(parents)
+    assert h.label(["Cultural heritage"]).labels() == ()
+    assert h.label(["Cultural heritage", "Soups"]).labels() == ("Culture", "Food")
+
+
 def test_other_umbrellas_stand_alone():
-    h, _ = labeller({"Cultural heritage": ["Culture"], "Parks": ["Places"]})
-    assert h.label(["Cultural heritage", "Parks"]).labels() == ("Places", "Culture")
+    h, _ = labeller({"Nature reserves": ["Nature"], "Parks": ["Places"]})
+    assert h.label(["Nature reserves", "Parks"]).labels() == ("STEM", "Nature", "Places")
+
+
+def test_a_by_split_of_an_anchor_is_that_anchor():
+    """"People by occupation" holds only people: reaching it is reaching People, one
+    hop further, even where its depth says it lies higher than People (which the
+    depth rule would otherwise forbid), and without walking on from it."""
+    parents = {"Chemists": ["People by occupation", "Natural scientists"],
+               "People by occupation": ["People", "Occupations"],
+               "Natural scientists": ["Science"], "Science": ["STEM"],
+               "Occupations": ["Economy"], "Economy": ["Society"]}
+    depth = {"Chemists": 6, "People by occupation": 6, "People": 7, "Natural scientists": 5,
+             "Science": 4, "Occupations": 3, "Economy": 2}
+    h, _ = labeller(parents, depths=depth)
+    result = h.label(["Chemists"])
+    assert result.labels() == ("Society", "People")  # an anchor parent: rule 4 decides
+    evidence = {t.label: t for t in result.topics}
+    assert evidence["People"].path == ("Chemists", "People by occupation", "People")
+    assert evidence["Society"].path == evidence["People"].path  # not on via Occupations
+    assert evidence["People"].confidence == round(0.85**2, 6)
+    assert h.label(["Art by country by medium"]).labels() == ("Culture", "Art")
+    assert h.label(["Art by country by medium"]).topics[1].path == (
+        "Art by country by medium", "Art")
+
+
+def test_a_split_of_a_bare_medium_leads_nowhere():
+    """"Photographs by country" is only a split of "Photographs"; "Photographs of
+    Kent" is about Kent."""
+    parents = {"Photographs by country": ["Art by country by medium"],
+               "Photographs by John Smith": ["John Smith"], "John Smith": ["People"],
+               "Photographs of Kent": ["Photographs", "Kent"], "Kent": ["Places"]}
+    h, _ = labeller(parents)
+    assert h.label(["Photographs by country", "Photographs by John Smith"]).labels() == ()
+    assert h.label(["Photographs of Kent"]).labels() == ("Places",)
+
+
+def test_a_crossroads_category_gives_nothing():
+    """A file category whose walk reaches three distinct topics says nothing about which
+    one the file shows; two topics, or a topic with its ancestors, are not a crossroads;
+    other categories of the same file still count."""
+    parents = {"Jacob's staff": ["Navigational equipment", "Inventions", "Astronomical tools"],
+               "Navigational equipment": ["Technology"], "Inventions": ["History"],
+               "Astronomical tools": ["Astronomy"],
+               "HMS Victory": ["Ships", "Paintings of ships"], "Ships": ["Transport"],
+               "Paintings of ships": ["Art"],
+               "Churches": ["Architecture", "Places"]}
+    h, _ = labeller(parents)
+    staff = h.label(["Jacob's staff"])
+    assert staff.labels() == () and staff.crossroads == ("Jacob's staff",)
+    both = h.label(["Jacob's staff", "HMS Victory", "Churches"])
+    assert both.labels() == ("Places", "Architecture", "Society", "Transportation",
+                             "Culture", "Art")
+    assert both.crossroads == ("Jacob's staff",)
+    assert {t.label: t.sources for t in both.topics}["Places"] == 1

@@ -11,6 +11,7 @@ from classifier.category_titles import (
     is_null_head,
     plural,
     singular,
+    split_root,
 )
 
 
@@ -92,3 +93,10 @@ def test_medium_heads():
 def test_head_forms_keep_the_own_head_and_its_endings():
     assert head_forms("War memorials by Edwin Lutyens") == ("War memorials", "Memorials")
     assert head_forms("Monuments and memorials in Kent") == ("Monuments and memorials", "Memorials")
+
+
+def test_split_root_is_what_a_by_split_divides():
+    assert split_root("People by occupation") == "People"
+    assert split_root("Art by country by medium") == "Art"
+    assert split_root("Photographs by Hans Peters") == "Photographs"
+    assert split_root("Churches in Kent") == "Churches in Kent"

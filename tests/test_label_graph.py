@@ -233,3 +233,31 @@ def test_bare_society_is_dropped_by_both_labellers(tmp_path):
     result = whole_graph(folder, files)
     assert as_dicts(result, 0)[0] == {}
     assert as_dicts(result, 1)[0]["Society"][1] == 2  # both sources count once kept
+
+
+def test_splits_and_crossroads_by_both_labellers(tmp_path):
+    """A "by"-split of an anchor is that anchor, one hop on, also when the graph lacks
+    it; a split of a bare medium leads nowhere; a crossroads file category counts for
+    nothing, while one whose topics include an ancestor of another does."""
+    parents = {
+        "Sportspeople": ["People by occupation", "Sports"],
+        "People by occupation": ["People", "Occupations"],
+        "Photographs by country": ["Art by country by medium"],
+        "Jacob's staff": ["Navigational equipment", "Inventions", "Astronomical tools"],
+        "Navigational equipment": ["Technology"], "Inventions": ["History"],
+        "Astronomical tools": ["Astronomy"],
+        "Churches": ["Architecture", "Places"],
+    }
+    depth = {"Sportspeople": 5, "People by occupation": 5, "Photographs by country": 4,
+             "Jacob's staff": 6, "Navigational equipment": 5, "Inventions": 5,
+             "Astronomical tools": 5, "Churches": 4}
+    folder = write_graph(tmp_path, parents, depth)
+    files = [["Sportspeople"], ["Photographs by country"], ["Jacob's staff"],
+             ["Jacob's staff", "Churches"], ["Maps by a cartographer not in the graph"]]
+    check_graph(folder, files, public=True)
+    result = whole_graph(folder, files)
+    labels = [as_dicts(result, i)[0] for i in range(len(files))]
+    assert labels[0]["People"][0] == 2 and labels[0]["Sports"][0] == 1
+    assert labels[1] == {} and labels[2] == {}
+    assert set(labels[3]) == {"Places", "Architecture"}
+    assert labels[4]["Maps & Flags"][0] == 1 and as_dicts(result, 4)[1] is False
