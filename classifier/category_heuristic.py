@@ -137,8 +137,10 @@ def anchor_of(title: str, anchors: Mapping[str, str]) -> tuple[str, int] | None:
     edges go to a parent that is not higher)."""
     if title in anchors:
         return title, 0
+    if " by " not in title:  # the common case, checked without a call
+        return None
     root = split_root(title)
-    return (root, 1) if root != title and root in anchors else None
+    return (root, 1) if root in anchors else None
 
 
 def walkable(title: str, anchors: Mapping[str, str]) -> bool:
@@ -250,6 +252,8 @@ class TopicHeuristic:
     def is_crossroads(self, reached: Reached) -> bool:
         """Whether a file category's walk reached `CROSSROADS_TOPICS` or more distinct
         topics (see the module docstring)."""
+        if len(reached) < CROSSROADS_TOPICS:  # fewer anchors cannot make enough topics
+            return False
         labels = {self.anchors[anchor] for anchor in reached}
         return len(specific_topics(labels, self.taxonomy)) >= CROSSROADS_TOPICS
 
