@@ -60,7 +60,7 @@ LEARNED = ("Diagrams", "Mathematics", "Chemistry", "Maps & Flags", "Logos & Symb
 POINTS = {"conservative": ("precision_0.9", 0.5), "broad": ("precision_0.7", 0.25)}
 SIZE = 224
 SEED = 0
-V1_PHOTO_LABELS = Path("tests/data/default_model_v1_photo_labels.json")
+V1_PHOTO_LABELS = v1.PHOTO_REFERENCE
 FIGURE = Path("docs/default-model-examples.png")
 # The learned head's float weights (26 kB): with them anyone can rebuild the float
 # reference of the committed int8 model and check the recorded int8/float figures.
@@ -142,15 +142,13 @@ def build_models(taxonomy: Taxonomy):
     from tensorflow import keras
 
     from training.efficientnet_lite import build_lite0_classifier, load_imagenet_weights
-    from training.heads import MaxConstraint, descendant_matrix
+    from training.heads import MaxConstraint, descendant_matrix, mapped_topic_scores
 
     imagenet = build_lite0_classifier(SIZE)
     load_imagenet_weights(imagenet)
     features = imagenet.get_layer("pool").output
     matrix = topic_matrix(taxonomy, read_mapping(taxonomy=taxonomy))
-    topics = keras.layers.Dense(matrix.shape[1], use_bias=False, trainable=False, name="topics")
-    mapped = topics(imagenet.output)
-    topics.set_weights([matrix])
+    mapped = mapped_topic_scores(imagenet.get_layer("imagenet_logits").output, matrix)
     learned = keras.layers.Dense(len(LEARNED), activation="sigmoid", name="learned")(features)
     placed = keras.layers.Dense(
         len(taxonomy.labels), use_bias=False, trainable=False, name="placed"

@@ -65,6 +65,19 @@ def topic_matrix(taxonomy: Taxonomy, mapping: list[tuple[str, ...]]) -> np.ndarr
     return matrix
 
 
+def class_groups(matrix: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Classes with the same row of `matrix` form a group (about 30 of them): returns each
+    group's class indices and the (groups, n_labels) 0/1 matrix of the labels it counts for.
+
+    A topic score is then a sum of group probabilities instead of class probabilities,
+    which is what lets it survive int8 (see `training.heads.mapped_topic_scores`).
+    """
+    rows, group_of = np.unique(matrix, axis=0, return_inverse=True)
+    group_of = group_of.ravel()
+    members = [np.flatnonzero(group_of == g) for g in range(len(rows))]
+    return members, rows.astype(np.float32)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m training.imagenet_topics",
