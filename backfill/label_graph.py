@@ -61,6 +61,7 @@ from classifier.category_heuristic import (
     CROSSROADS_TOPICS,
     WalkLimits,
     anchor_of,
+    head_anchors,
     umbrella_rules,
     walkable,
 )
@@ -188,7 +189,9 @@ class TitleRules:
     form_usable: np.ndarray  # neither a medium nor a null head
     form_other: np.ndarray  # object: other_number(form)
     form_other_key: np.ndarray
+    form_word: np.ndarray  # id of the form's last word, lower case (its number)
     key_words: np.ndarray  # words per key id
+    key_anchor: np.ndarray  # object: the anchor a key's head stands for (`head_anchors`), or None
     key_suffixes: tuple[np.ndarray, np.ndarray]  # (key, each word-suffix key incl. itself)
 
 
@@ -210,6 +213,11 @@ def title_rules(titles: pd.Index, anchors: dict[str, str]) -> TitleRules:
     keys = pd.Index(pd.unique(np.asarray(key_text + form_key_text + other_key_text, object))
                     ).sort_values()
     words = np.fromiter((len(k.split()) for k in keys), np.int32, len(keys))
+    specialised = head_anchors(anchors)
+    key_anchor = np.fromiter((specialised.get(k) for k in keys), object, len(keys))
+    last_word = pd.Index(pd.unique(np.asarray([f.rpartition(" ")[2].lower() for f in distinct],
+                                              object)))
+    distinct_word = last_word.get_indexer([f.rpartition(" ")[2].lower() for f in distinct])
     suffix_key, suffix_of = [], []
     for i, k in enumerate(keys):
         parts = k.split(" ")
@@ -228,7 +236,9 @@ def title_rules(titles: pd.Index, anchors: dict[str, str]) -> TitleRules:
         form_usable=usable[index],
         form_other=other[index],
         form_other_key=keys.get_indexer(other_key_text)[index].astype(np.int32),
+        form_word=distinct_word[index].astype(np.int32),
         key_words=words,
+        key_anchor=key_anchor,
         key_suffixes=(np.asarray(suffix_key, np.int64)[found], suffix_id[found].astype(np.int64)),
     )
 
@@ -271,8 +281,10 @@ def higher(graph: Graph, target: np.ndarray, this: np.ndarray) -> np.ndarray:
 def head_jump_edges(graph: Graph, rules: TitleRules, anchor: np.ndarray, active: np.ndarray
                     ) -> Edges:
     """`TopicHeuristic.head_jumps` for every category: heads shared by two of the
-    category and its parents, their forms as targets, most specific first, those that
-    exist and lie higher, a head skipped when a chosen one ends with it."""
+    category and its parents, their forms as targets (the other number only when the
+    titles use both), most specific first, an anchor in place of a head its title
+    specialises, those that exist and lie higher, a head skipped when a chosen one
+    ends with it."""
     walked = active[graph.child]  # only known parents have edges
     nodes = np.unique(graph.child[walked])  # a category votes with its parents
     voters = pd.DataFrame({
@@ -289,9 +301,11 @@ def head_jump_edges(graph: Graph, rules: TitleRules, anchor: np.ndarray, active:
     table = pd.DataFrame({"node": voters["node"].to_numpy()[rows],
                           "title": voters["title"].to_numpy()[rows], "form": form})
     table["key"] = rules.form_key[table["form"]]
+    table["word"] = rules.form_word[table["form"]]
     table = table.sort_values(["node", "title", "form"], kind="stable")
     grouped = table.groupby(["node", "key"], sort=False)
-    shared = grouped.agg(voters=("title", "nunique"), name=("form", "first")).reset_index()
+    shared = grouped.agg(voters=("title", "nunique"), name=("form", "first"),
+                         numbers=("word", "nunique")).reset_index()
     shared = shared[(shared["voters"] > 1)
                     & (shared["key"] != rules.own_key[shared["node"]])
                     & rules.form_usable[shared["name"]]]
@@ -306,8 +320,14 @@ def head_jump_edges(graph: Graph, rules: TitleRules, anchor: np.ndarray, active:
         "second": np.tile([0, 1], len(node)),
         "text": np.column_stack([rules.form_text[name], rules.form_other[name]]).ravel(),
         "key": np.column_stack([rules.form_key[name], rules.form_other_key[name]]).ravel(),
-    }).sort_values(["node", "order_words", "order_key", "second"], kind="stable")
-    target = graph.titles.get_indexer(candidates["text"])
+        "both": np.repeat(shared["numbers"].to_numpy() > 1, 2),
+    })
+    candidates = candidates[(candidates["second"] == 0) | candidates["both"]]
+    candidates = candidates.sort_values(["node", "order_words", "order_key", "second"],
+                                        kind="stable")
+    specialised = rules.key_anchor[candidates["key"].to_numpy()]
+    text = np.where(pd.isna(specialised), candidates["text"].to_numpy(object), specialised)
+    target = graph.titles.get_indexer(text)
     node = candidates["node"].to_numpy()
     in_graph = target >= 0
     safe = np.where(in_graph, target, 0)

@@ -19,7 +19,13 @@ which follows the research's rules, in its order, at every category:
    or plural) is shared by one of its parents ("Churches in England by county") and
    names a category that exists and lies higher, go there. The shared head is the
    evidence that the title really is "<kind> in <place>", not a name like
-   "Washington W. Sheffield";
+   "Washington W. Sheffield". The head's other number is a target only when the
+   titles that share the head use both numbers ("Battle of Stalingrad" under
+   "Battles of World War II"): when they all say "arts" ("Seven liberal arts"
+   under "The arts"), "Art" is another word, not another form of theirs. And a
+   head that an anchor's title specialises ("Births" of "Births in Budapest", for
+   the anchor "Human births") leads to that anchor: anchors are terminal, and the
+   general category lies above the anchor on the way up ("Births" -> "Health");
 4. parents that are anchors (the nearest evidence wins over drifting further up);
 5. parents closer to the root.
 
@@ -63,6 +69,7 @@ from dataclasses import dataclass
 
 from classifier.category_graph import CategoryGraph, CategoryInfo
 from classifier.category_titles import (
+    CONJUNCTIONS,
     head_forms,
     head_key,
     head_phrase,
@@ -226,6 +233,7 @@ class TopicHeuristic:
         self.limits = limits or WalkLimits()
         self.anchors = taxonomy.anchor_labels
         self.umbrellas = umbrella_rules(taxonomy)
+        self.head_anchors = head_anchors(self.anchors)
 
     def label(self, categories: Iterable[str]) -> TopicResult:
         """Walk up from `categories` (titles without "Category:") and collect topics."""
@@ -261,7 +269,8 @@ class TopicHeuristic:
         """Categories named by a head that `node` and its parents share, that exist
         and lie higher: the most specific of each, all of them if there are several
         ("N2 Charts" under "Charts by type" and "Functional diagrams" ->
-        "Charts", "Diagrams")."""
+        "Charts", "Diagrams"). A head that an anchor's title specialises stands for
+        that anchor (`head_anchors`)."""
         this = info[node]
         chosen: list[str] = []
         keys: list[str] = []
@@ -269,6 +278,7 @@ class TopicHeuristic:
             key = head_key(target)
             if any(k == key or k.endswith(" " + key) for k in keys):
                 continue  # a more specific form of this head was already taken
+            target = self.head_anchors.get(key, target)
             found = anchor_of(target, self.anchors) is not None or (
                 (t := info.get(target)) is not None
                 and t.exists
@@ -365,25 +375,52 @@ class TopicHeuristic:
         )
 
 
+def head_anchors(anchors: Mapping[str, str]) -> dict[str, str]:
+    """Head keys that an anchor's title specialises -> that anchor: "birth" ->
+    "Human births", "memorial" -> "Monuments and memorials" (the first anchor in
+    title order when several do).
+
+    A head jump to the general category ("Births") would pass above the anchor:
+    on Commons "Births in Budapest" lies under "Human births", which lies under
+    "Births", whose own parents ("Health", "Animal reproduction") are about the
+    biology. The taxonomy chose the anchor as where such titles stop."""
+    out: dict[str, str] = {}
+    for anchor in sorted(anchors):
+        words = head_key(anchor).split()
+        for start in range(1, len(words)):
+            if words[start] not in CONJUNCTIONS:
+                out.setdefault(" ".join(words[start:]), anchor)
+    return out
+
+
 @functools.lru_cache(maxsize=1 << 16)  # pure, and the same categories recur across files
 def shared_heads(node: str, parents: tuple[str, ...]) -> tuple[str, ...]:
     """Titles (both numbers) of the heads shared by at least two of `node` and its
     parents, most specific first. Two titles with the same head are the graph's own
     evidence that the head is a kind the category belongs to ("Southampton Cenotaph"
     under "War memorials in Southampton" and "War memorials by Edwin Lutyens"); a
-    single title's head may be part of a name ("Washington W. Sheffield")."""
+    single title's head may be part of a name ("Washington W. Sheffield").
+
+    Each head is given as the form of the first title that has it, followed by its
+    other number only when the titles use both numbers ("Battle of Stalingrad" and
+    "Battles of World War II" -> "Battle", "Battles"). When they all use one, the
+    other number may be another category altogether: "Seven liberal arts" and "The
+    arts" share "Arts", and "Art" is not it."""
     own = head_key(node)
     voters: dict[str, set[str]] = {}
     names: dict[str, str] = {}
+    numbers: dict[str, set[str]] = {}  # key -> the last words its forms end with
     for title in sorted({node, *parents}):
         for form in head_forms(title):
             key = head_key(form)
             voters.setdefault(key, set()).add(title)
             names.setdefault(key, form)
+            numbers.setdefault(key, set()).add(form.rpartition(" ")[2].lower())
     shared = [k for k, v in voters.items() if len(v) > 1 and k != own]
     shared = [k for k in shared if not is_medium_head(names[k]) and not is_null_head(names[k])]
     shared.sort(key=lambda k: (-len(k.split()), k))
-    return tuple(t for k in shared for t in (names[k], other_number(names[k])))
+    return tuple(t for k in shared
+                 for t in (names[k], *((other_number(names[k]),) if len(numbers[k]) > 1 else ())))
 
 
 @functools.lru_cache(maxsize=1 << 16)  # called for every frontier title; pure

@@ -4,7 +4,7 @@ import itertools
 import random
 
 from classifier.category_graph import UNKNOWN, CategoryInfo, InMemoryGraph
-from classifier.category_heuristic import TopicHeuristic, WalkLimits
+from classifier.category_heuristic import TopicHeuristic, WalkLimits, head_anchors, shared_heads
 from classifier.taxonomy import load_taxonomy
 
 TAXONOMY = load_taxonomy("1.4")
@@ -325,3 +325,47 @@ def test_a_crossroads_category_gives_nothing():
                              "Culture", "Art")
     assert both.crossroads == ("Jacob's staff",)
     assert {t.label: t.sources for t in both.topics}["Places"] == 1
+
+
+def test_the_other_number_is_a_target_only_when_the_titles_use_both():
+    # "Seven liberal arts" and "The arts" share "Arts"; "Art" is another category
+    parents = {
+        "Seven liberal arts": ["The arts", "Medieval education"],
+        "The arts": ["Creativity"],
+        "Medieval education": ["Education"],
+        "Art": [],
+    }
+    h, _ = labeller(parents)
+    assert h.label(["Seven liberal arts"]).labels() == ()
+    assert shared_heads("Seven liberal arts", ("Medieval education", "The arts")) == ("Arts",)
+    # "Battle of Stalingrad" under "Battles of World War II": both numbers, both targets
+    parents = {
+        "Battle of Stalingrad": ["Battles of World War II", "Stalingrad"],
+        "Battles of World War II": ["World War II"],
+        "Stalingrad": ["Cities"],
+        "Battles": ["Events"],
+    }
+    h, _ = labeller(parents)
+    result = h.label(["Battle of Stalingrad"])
+    assert result.labels() == ("Society", "Events")
+    assert {t.label: t.path for t in result.topics}["Events"] == (
+        "Battle of Stalingrad", "Battles", "Events")
+    assert shared_heads("Battle of Stalingrad", ("Battles of World War II", "Stalingrad")) == (
+        "Battle", "Battles")
+
+
+def test_a_head_an_anchor_specialises_leads_to_that_anchor():
+    # "Births" lies above the anchor "Human births"; its own parents are the biology
+    parents = {
+        "Births in Budapest": ["Births in Pest County", "People of Budapest"],
+        "Births in Pest County": ["Pest County"],
+        "People of Budapest": ["Budapest"],
+        "Births": ["Health", "Animal reproduction"],
+    }
+    h, _ = labeller(parents)
+    result = h.label(["Births in Budapest"])
+    assert result.labels() == ("Society", "People")
+    assert {t.label: t.path for t in result.topics}["People"] == (
+        "Births in Budapest", "Human births")
+    assert head_anchors(TAXONOMY.anchor_labels) == {
+        "birth": "Human births", "memorial": "Monuments and memorials"}

@@ -54,11 +54,6 @@ def test_table_back_end_gives_depths_and_keeps_unknown_parents():
     assert info["Not a category in the slice"].parents is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 4 targets not reached yet: micro F1 0.567, macro F1 0.497, micro P 0.515 "
-    "(strict: passing turns this red, so the marker is removed when they are met)",
-)
 def test_issue_targets(summary):
     assert summary["macro_f1"] >= 0.50
     assert summary["micro_f1"] >= 0.55

@@ -180,7 +180,8 @@ def test_random_graphs_with_cycles_and_long_chains(tmp_path, seed):
     """Random graphs with head-sharing titles, missing depths (so cycles are walked until
     the hop budget ends), chains longer than max_hops, hidden and unknown nodes."""
     rng = random.Random(seed)
-    heads = ["Churches", "Bridges", "Cats", "Maps", "Paintings", "Ships"]
+    heads = ["Churches", "Bridges", "Cats", "Maps", "Paintings", "Ships", "Church", "Births",
+             "Arts", "The arts"]
     places = ["Kent", "Paris", "Ohio", "Peru"]
     anchors = list(TAXONOMY.anchor_labels)
     names = [f"{h} in {p}" for h in heads for p in places] + heads + places + [
@@ -261,3 +262,28 @@ def test_splits_and_crossroads_by_both_labellers(tmp_path):
     assert labels[1] == {} and labels[2] == {}
     assert set(labels[3]) == {"Places", "Architecture"}
     assert labels[4]["Maps & Flags"][0] == 1 and as_dicts(result, 4)[1] is False
+
+
+def test_head_numbers_and_anchor_heads_by_both_labellers(tmp_path):
+    """The other number of a shared head is a target only when the titles use both
+    numbers; a head that an anchor's title specialises ("Births") is that anchor."""
+    parents = {
+        "Seven liberal arts": ["The arts", "Medieval education"],
+        "The arts": ["Creativity"],
+        "Arts": ["Creativity"],
+        "Battle of Stalingrad": ["Battles of World War II", "Stalingrad"],
+        "Battles of World War II": ["World War II"],
+        "Battles": ["Events"],
+        "Births in Budapest": ["Births in Pest County", "People of Budapest"],
+        "Births in Pest County": ["Pest County"],
+        "Births": ["Health"],
+    }
+    depth = {"Seven liberal arts": 6, "The arts": 4, "Arts": 3, "Battle of Stalingrad": 6,
+             "Battles of World War II": 5, "Battles": 3, "Births in Budapest": 8,
+             "Births in Pest County": 9, "Births": 6, "Creativity": 3}
+    folder = write_graph(tmp_path, parents, depth, unknown={"Arts"})
+    files = [["Seven liberal arts"], ["Battle of Stalingrad"], ["Births in Budapest"]]
+    check_graph(folder, files, public=True)
+    result = whole_graph(folder, files)
+    labels = [set(as_dicts(result, i)[0]) for i in range(len(files))]
+    assert labels == [set(), {"Society", "Events"}, {"Society", "People"}]
