@@ -112,7 +112,9 @@ LIVING = {"Nature", "Animals", "Plants"}
 CLEARLY_WRONG = {
     "coffee": LIVING | {"Places", "Sports", "Transportation", "Music"},
     "chelsea": {"Places", "Food", "Plants", "Sports", "Transportation", "Music", "Culture"},
-    "horse": {"Places", "Food", "Plants", "Music", "Culture"},
+    # the broad point says Maps & Flags and Places (0.12) for the horse silhouette: a known
+    # miss of the learned head below
+    "horse": {"Food", "Plants", "Music", "Culture"},
     "china": LIVING | {"Food", "Sports", "Music", "Transportation"},
     # the broad point says Animals (0.26; float 0.29) for the flower: a known miss below
     "flower": {"Places", "Society", "Sports", "Music", "Transportation"},
@@ -139,6 +141,10 @@ def test_hubble_deep_field_not_an_animal_at_the_default_point(results):
     assert "Animals" not in labels(results, "hubble_deep_field")
 
 
+def test_horse_silhouette_not_a_place_at_the_default_point(results):
+    assert not labels(results, "horse") & {"Places", "Maps & Flags"}
+
+
 def test_flower_not_an_animal_at_the_default_point(results):
     assert "Animals" not in labels(results, "flower")
 
@@ -155,6 +161,11 @@ def test_known_miss_astronaut(results):
 def test_known_miss_rocket(results):
     assert labels(results, "rocket", "broad") & {"Space", "Technology & Engineering",
                                                  "Transportation"}
+
+
+@pytest.mark.xfail(strict=True, reason="horse silhouette: Maps & Flags at the broad point (0.12)")
+def test_known_miss_horse_silhouette_broad(results):
+    assert not labels(results, "horse", "broad") & {"Places", "Maps & Flags"}
 
 
 @pytest.mark.xfail(strict=True, reason="flower: Animals at the broad point (0.26, float 0.29)")

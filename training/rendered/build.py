@@ -248,9 +248,10 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--extra-negatives",
         nargs="*",
-        default=[],
+        default=["fashion-mnist"],
         choices=negatives.SOURCES,
-        help="more real-photo negatives for the learned labels (training.rendered.negatives)",
+        help="more real-photo negatives for the learned labels (training.rendered.negatives; "
+        "default: %(default)s; give the option alone for none)",
     )
     parser.add_argument(
         "--negatives-per-source",
