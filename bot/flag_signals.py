@@ -152,8 +152,8 @@ def logo_new_account(
 ) -> Signal | None:
     """Logos are the commonest copyright deletion after freedom of panorama, and new
     accounts upload most of them. It fires only where the model has an operating point
-    for Logos & Symbols: a model that cannot see logos (the default one) never fires it,
-    rather than guessing."""
+    for Logos & Symbols: a model that cannot see logos (v1, the ImageNet-mapped one) never
+    fires it, rather than guessing."""
     if logo_threshold is None or logo_score is None or not account_is_new:
         return None
     if logo_score < logo_threshold:

@@ -5,10 +5,9 @@ flag, and the page as a browser shows it (headless Chromium, when installed).
 
 The "established" account is made the way the API will report it: its registration
 date and edit count are set in the wiki's own database, since every account of a test
-wiki is minutes old. The "logo from a new account" upload is flagged here by its other
-signals (new account + small JPEG): the default model has no operating point for Logos
-& Symbols (no ImageNet class maps to it, see its MODEL_CARD.md), so the logo signal
-never fires with it; tests/test_flag_signals.py covers that signal on its own.
+wiki is minutes old. The "logo from a new account" upload is flagged by all three of its
+signals: new account, small JPEG, and the default model (v2) calling it Logos & Symbols
+at its operating point; tests/test_flag_signals.py covers each signal on its own.
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ APP_PASSWORD = "0123456789abcdef0123456789abcdef"  # BotPasswords allow only [0-
 EXPECTED = {
     "Tiny icon.png": (MAY, ["tiny"]),
     "Blank page.png": (LIKELY, ["blank"]),
-    "Company logo.jpg": (MAY, ["new_account", "small_jpeg"]),
+    "Company logo.jpg": (LIKELY, ["new_account", "small_jpeg", "logo_new_account"]),
     "Cat in buildings.jpg": (MAY, ["small_jpeg", "category_mismatch"]),
     "Coffee by regular.jpg": None,
     "Temple by regular.jpg": None,
@@ -196,7 +195,7 @@ def test_first_pass_lists_exactly_the_suspect_uploads(first_pass, admin):
         for signal in row.signals:
             assert f"{signal.reason} (+{signal.points:g})" in listed[row.title][2]
     logo = listed["File:Company logo.jpg"][2]
-    assert "new account: 1 edits" in logo and "logo" not in logo.lower().replace("company", "")
+    assert "new account: 1 edits" in logo and "logo or symbol (" in logo
     assert "Architecture 0.0" in listed["File:Cat in buildings.jpg"][2]
     assert [c["comment"] for c in admin.revisions(FLAGS_PAGE)] == [
         "Bot: update vandalism-candidate flags"
