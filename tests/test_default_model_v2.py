@@ -22,20 +22,16 @@ logo scores recorded in model.json, reproduce.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from classifier.artifact import DEFAULT_MODEL_DIR, MODEL_FILE
 from classifier.model import TopicModel
 
 V1_LABELS = Path(__file__).parent / "data" / "default_model_v1_photo_labels.json"
 LEARNED = {"Diagrams", "Mathematics", "Chemistry", "Maps & Flags", "Logos & Symbols"}
-OPENCV = Path("/usr/share/doc/opencv-doc/examples/data")
-FLAGS = Path("/usr/share/iso-flags-png-320x240")
 OUTPUT_STEP = 1 / 255  # a uint8 score over [0, 1]
 
 
@@ -44,25 +40,11 @@ def model() -> TopicModel:
     return TopicModel.load()
 
 
-def _png(array) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def _real_logos() -> dict[str, bytes]:
-    skimage_data = pytest.importorskip("skimage.data")
-    matplotlib = pytest.importorskip("matplotlib")
-    logos = {
-        "matplotlib/logo2": (
-            Path(matplotlib.get_data_path()) / "sample_data" / "logo2.png"
-        ).read_bytes(),
-        "skimage/logo": _png(skimage_data.logo()),
-    }
-    for name in ("opencv-logo", "opencv-logo-white", "LinuxLogo", "WindowsLogo"):
-        for path in sorted(OPENCV.glob(f"{name}.*")):
-            logos[f"opencv/{name}"] = path.read_bytes()
-    return logos
+    pytest.importorskip("skimage")
+    from training.sample_images import real_logos
+
+    return real_logos()
 
 
 def test_it_is_v2_and_the_hash_is_the_built_one(model: TopicModel):
@@ -171,14 +153,14 @@ def test_recorded_real_logo_scores_are_reproduced(model: TopicModel):
 def test_real_flags_are_recognised(model: TopicModel):
     """Debian's country flags: at least 95 % called Maps & Flags at the default point
     (the build measured the share and lists the misses in model.json)."""
-    flags = sorted(FLAGS.glob("*.png"))
+    from training.sample_images import real_flags
+
+    flags = real_flags()
     if not flags:
         pytest.skip("Debian's iso-flags-png-320x240 is not installed")
-    results = model.predict_bytes([p.read_bytes() for p in flags])
+    results = model.predict_bytes(list(flags.values()))
     missed = sorted(
-        f"iso-flags/{p.stem}"
-        for p, r in zip(flags, results, strict=True)
-        if "Maps & Flags" not in r.predictions
+        name for name, r in zip(flags, results, strict=True) if "Maps & Flags" not in r.predictions
     )
     share = 1 - len(missed) / len(flags)
     print(f"{len(flags)} flags, {share:.3f} recognised; missed {missed}")

@@ -52,7 +52,7 @@ from training.metrics import close_predictions, label_metrics
 from training.quantize import compare, convert, run_tflite
 from training.rendered import build as rendered
 from training.rendered import npm
-from training.sample_images import package_photos, variants
+from training.sample_images import REAL_FLAGS, package_photos, real_flags, real_logos, variants
 from training.thresholds import TARGETS, max_recall_at_precision
 
 NAME = "commons-topics-lite0"
@@ -67,7 +67,6 @@ FIGURE = Path("docs/default-model-examples.png")
 # The learned head's float weights (26 kB): with them anyone can rebuild the float
 # reference of the committed int8 model and check the recorded int8/float figures.
 HEAD_FILE = Path(__file__).with_name("default_model_v2_head.npz")
-REAL_FLAGS = Path("/usr/share/iso-flags-png-320x240")
 LIMITATIONS = (
     "Photographic labels are v1's: sums of ImageNet-1k class probabilities mapped to topics "
     "by hand, with hand-set thresholds; nothing about them was trained on Commons data and "
@@ -108,37 +107,6 @@ def limitations(extra_negatives: list[str]) -> tuple[str, ...]:
         "do on the variety of Commons photos is measured only on those."
     )
     return tuple(note if x.startswith("Photos as negatives") else x for x in LIMITATIONS)
-
-
-def real_flags() -> dict[str, bytes]:
-    """Country flags that Debian ships as PNG (iso-flags-png-320x240, public domain; drawn
-    from Linux Mint's own SVGs, not by the builder): the real-flag check. Empty when the
-    package is not installed."""
-    return {f"iso-flags/{p.stem}": p.read_bytes() for p in sorted(REAL_FLAGS.glob("*.png"))}
-
-
-def real_logos() -> dict[str, bytes]:
-    """Logos that ship in packages (not rendered by the builder): the real-logo check."""
-    import io
-
-    import matplotlib
-    from PIL import Image
-
-    from training.sample_images import OPENCV_SAMPLES
-
-    logos = {}
-    mpl = Path(matplotlib.get_data_path()) / "sample_data" / "logo2.png"
-    if mpl.is_file():
-        logos["matplotlib/logo2"] = mpl.read_bytes()
-    import skimage.data
-
-    buffer = io.BytesIO()
-    Image.fromarray(skimage.data.logo()).save(buffer, format="PNG")  # RGBA: alpha on white
-    logos["skimage/logo"] = buffer.getvalue()
-    for name in ("opencv-logo", "opencv-logo-white", "LinuxLogo", "WindowsLogo"):
-        for path in sorted(OPENCV_SAMPLES.glob(f"{name}.*")):
-            logos[f"opencv/{name}"] = path.read_bytes()
-    return logos
 
 
 def arrays(data: list[bytes]) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Real photographs that ship inside installed packages, and realistic variants of them.
+"""Real photographs that ship inside installed packages, and realistic variants of them;
+also the real logos and flags that packages ship (the default model's real-image checks).
 
 No data set can be downloaded here, yet quantization needs a representative data set
 and the int8 model must be checked against the float one on real pictures. These
@@ -39,6 +40,7 @@ SKIMAGE_PHOTOS = (
     "microaneurysms",
 )
 OPENCV_SAMPLES = Path("/usr/share/doc/opencv-doc/examples/data")
+REAL_FLAGS = Path("/usr/share/iso-flags-png-320x240")
 
 
 def _png_bytes(array: np.ndarray) -> bytes:
@@ -75,6 +77,29 @@ def package_photos(include_opencv: bool = True) -> dict[str, bytes]:
             if path.suffix.lower() in (".jpg", ".jpeg", ".png") and path.stat().st_size > 20_000:
                 photos[f"opencv/{path.stem}"] = path.read_bytes()
     return photos
+
+
+def real_flags() -> dict[str, bytes]:
+    """Country flags that Debian ships as PNG (iso-flags-png-320x240, public domain; drawn
+    from Linux Mint's own SVGs, not by the builder): the real-flag check. Empty when the
+    package is not installed."""
+    return {f"iso-flags/{p.stem}": p.read_bytes() for p in sorted(REAL_FLAGS.glob("*.png"))}
+
+
+def real_logos() -> dict[str, bytes]:
+    """Logos that ship in packages (not rendered by the builder): the real-logo check."""
+    import matplotlib
+    import skimage.data
+
+    logos = {}
+    mpl = Path(matplotlib.get_data_path()) / "sample_data" / "logo2.png"
+    if mpl.is_file():
+        logos["matplotlib/logo2"] = mpl.read_bytes()
+    logos["skimage/logo"] = _png_bytes(skimage.data.logo())  # RGBA: alpha on white
+    for name in ("opencv-logo", "opencv-logo-white", "LinuxLogo", "WindowsLogo"):
+        for path in sorted(OPENCV_SAMPLES.glob(f"{name}.*")):
+            logos[f"opencv/{name}"] = path.read_bytes()
+    return logos
 
 
 def variant(data: bytes, rng: np.random.Generator) -> bytes:
