@@ -6,7 +6,8 @@ TensorFlow, npm or RDKit, on images that ship in packages:
 
 - the package photos keep v1's predictions: v1's scores, for every label that v2 did
   not learn and that is no ancestor of a learned one, are reproduced to within one step
-  of the int8 output; every label v1 predicted is still predicted; anything added is
+  of the int8 output; every label v1 predicted is still predicted, except a learned label
+  whose v1 score lies under the operating point v2 measured for it; anything added is
   explained by a learned output (a learned label that fired, or an ancestor whose
   threshold a learned descendant's score reaches) or by that one step where v1 sat just
   below a threshold. v1's sets and scores were recorded
@@ -84,7 +85,7 @@ def test_package_photos_keep_v1_scores_outside_the_learned_labels(model: TopicMo
     print(f"largest move of a photographic score: {worst:.5f}")
 
 
-def test_package_photos_keep_every_v1_prediction_and_add_only_learned_ones(model: TopicModel):
+def test_package_photos_keep_v1_predictions_and_add_only_learned_ones(model: TopicModel):
     recorded, photos = _recorded_photos()
     added_anywhere = {}
     for point in model.operating_points:
@@ -92,9 +93,14 @@ def test_package_photos_keep_every_v1_prediction_and_add_only_learned_ones(model
         for name, result in zip(photos, results, strict=True):
             before = set(recorded["predictions"][name][point])
             after = set(result.predictions)
-            assert before <= after, (point, name, before - after)
-            fired = after & LEARNED
             thresholds = model.operating_points[point]
+            for label in before - after:
+                # only a learned label, whose operating point v2 measured on renders instead
+                # of v1's hand-set one, may drop out, and only by that: its score did not fall
+                v1_score = recorded["probabilities"][name][label]
+                assert label in LEARNED and v1_score < thresholds[label], (point, name, label)
+                assert result.probabilities[label] >= v1_score - OUTPUT_STEP, (name, label)
+            fired = after & LEARNED
             above_fired = {a for label in fired for a in model.taxonomy.ancestors(label)}
             for label in after - before - fired - above_fired:
                 learned_below = LEARNED & set(model.taxonomy.descendants(label))
@@ -112,13 +118,11 @@ def test_package_photos_keep_every_v1_prediction_and_add_only_learned_ones(model
     print(added_anywhere)  # the learned labels' false alarms and finds among photos
 
 
-# Tux (opencv's LinuxLogo) scores 0.472 against a threshold of 0.487: a mascot drawn with
-# shading, unlike the flat brand marks the head learned from. A known miss, kept visible.
-KNOWN_MISSES = {"opencv/LinuxLogo"}
-
-
 def test_real_logos_are_recognised(model: TopicModel):
-    logos = {n: b for n, b in _real_logos().items() if n not in KNOWN_MISSES}
+    """All six, at the default point. Tux (opencv's LinuxLogo), a shaded mascot unlike the
+    flat brand marks of the training renders, only just: its score is the threshold's own
+    int8 step (0.4717); the build before the input-scaling fix missed it (0.4717 < 0.487)."""
+    logos = _real_logos()
     results = model.predict_bytes(list(logos.values()))
     missed = [
         n for n, r in zip(logos, results, strict=True) if "Logos & Symbols" not in r.predictions
@@ -130,15 +134,6 @@ def test_real_logos_are_recognised(model: TopicModel):
         }
     )
     assert not missed
-
-
-@pytest.mark.xfail(strict=True, reason="Tux is missed at the default point (0.472 < 0.487)")
-def test_known_logo_miss_tux(model: TopicModel):
-    logos = {n: b for n, b in _real_logos().items() if n in KNOWN_MISSES}
-    if not logos:
-        pytest.skip("Debian's opencv-doc samples are not installed")
-    [result] = model.predict_bytes(list(logos.values()))
-    assert "Logos & Symbols" in result.predictions
 
 
 def test_recorded_real_logo_scores_are_reproduced(model: TopicModel):

@@ -37,7 +37,7 @@ from training.quantize import compare, convert
 from training.sample_images import package_photos, variants
 
 NAME = "commons-topics-imagenet-lite0"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 TAXONOMY_VERSION = "1.4"
 MIN_TOP_LEVEL_AGREEMENT = 0.99
 # What the installed model says on the package photos: the no-regression reference that

@@ -72,10 +72,21 @@ def _mbconv(x, index: int, in_ch: int, stage: _Stage, stride: int):
     return x
 
 
+def centred(pixels):
+    """Pixels in [0, 255] -> (x - 127) / 128, the input scaling of the ImageNet weights.
+
+    Written as a subtraction first: int8 then subtracts exactly and the scaling folds into
+    the first convolution's weights. Keras' Rescaling (x / 128 - 127 / 128) became an
+    int8 multiply whose output step (0.0117) was coarser than 1/128, losing about a third
+    of the input's precision before the first layer (int8/float agreement 0.960 -> 0.964).
+    """
+    return keras.ops.multiply(keras.ops.subtract(pixels, 127.0), 1 / 128.0)
+
+
 def build_lite0_backbone(input_size: int = INPUT_SIZE) -> keras.Model:
     """Pixels (N, H, W, 3) in [0, 255] -> pooled 1280-d features (N, 1280)."""
     pixels = keras.Input((input_size, input_size, 3), name="pixels")
-    x = keras.layers.Rescaling(1 / 128.0, offset=-127 / 128.0, name="scale")(pixels)
+    x = centred(pixels)
     x = keras.layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="stem")(x)
     x = _relu6("stem_relu")(_bn("stem_bn")(x))
     in_ch, index = 32, 0

@@ -85,8 +85,10 @@ def build_backbone(config: Config) -> keras.Model:
         if config.model.imagenet_weights:
             load_imagenet_weights(backbone)
         return backbone
+    from training.efficientnet_lite import centred
+
     pixels = keras.Input((size, size, 3), name="pixels")
-    x = keras.layers.Rescaling(1 / 128.0, offset=-127 / 128.0, name="scale")(pixels)
+    x = centred(pixels)
     x = keras.layers.Conv2D(16, 3, strides=2, activation="relu", name="tiny_conv1")(x)
     x = keras.layers.Conv2D(32, 3, strides=2, activation="relu", name="tiny_conv2")(x)
     features = keras.layers.GlobalAveragePooling2D(name="pool")(x)
