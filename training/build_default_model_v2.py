@@ -88,7 +88,8 @@ LIMITATIONS = (
     "point. Chessboard and text pictures are called Diagrams; OpenCV's white-on-black logo "
     "gets Maps & Flags beside Logos & Symbols.",
     "A parent label can be predicted because a learned child scores above the parent's "
-    "threshold but below its own (STEM for a text photo whose Diagrams score is 0.5-0.74).",
+    "threshold but below its own: STEM (hand-set 0.5) when Mathematics scores between 0.5 "
+    "and its own measured threshold, with no STEM child predicted.",
     "Events has no mapped ImageNet class and is not learned: it is never predicted.",
     "Full-integer int8 post-training quantization moves scores (see int8_vs_float); the "
     "float model built beside it is the reference.",
