@@ -138,17 +138,32 @@ def write_model_card_markdown(card: ModelCard, path: Path) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
+def int8_quantization(calibration_data: str) -> dict:
+    """model.json's "quantization" of a full-integer int8 build calibrated on `calibration_data`."""
+    return {
+        "type": "full_integer_int8",
+        "input": "uint8 pixels",
+        "output": "uint8 scores (dequantized by the classifier)",
+        "representative_dataset": calibration_data,
+    }
+
+
 def record_photo_reference(model: TopicModel, photos: dict[str, bytes], path: Path) -> None:
     """Write `model`'s predicted label sets and scores on every package photo to `path`."""
-    predictions: dict[str, dict[str, list[str]]] = {name: {} for name in sorted(photos)}
-    probabilities = {}
-    for point in sorted(model.operating_points):
-        for name in sorted(photos):
-            result = model.predict_bytes([photos[name]], point)[0]
-            predictions[name][point] = list(result.predictions)
-            probabilities[name] = {
-                k: round(float(v), 6) for k, v in sorted(result.probabilities.items())
-            }
+    names = sorted(photos)
+    results = {
+        point: model.predict_bytes([photos[name] for name in names], point)
+        for point in sorted(model.operating_points)
+    }
+    predictions = {
+        name: {point: list(results[point][i].predictions) for point in results}
+        for i, name in enumerate(names)
+    }
+    scores = results[model.default_operating_point]  # the same at every point
+    probabilities = {
+        name: {k: round(float(v), 6) for k, v in sorted(scores[i].probabilities.items())}
+        for i, name in enumerate(names)
+    }
     label = f"{model.card.name} {model.card.version}"
     reference = {
         "model": label,
@@ -291,12 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         "tflite_sha256": hashlib.sha256(model_bytes).hexdigest(),
         "int8_agreement_gate": args.min_agreement,
     }
-    quantization = {
-        "type": "full_integer_int8",
-        "input": "uint8 pixels",
-        "output": "uint8 scores (dequantized by the classifier)",
-        "representative_dataset": provenance["calibration_data"],
-    }
+    quantization = int8_quantization(provenance["calibration_data"])
     card = ModelCard(
         **card_fields, quantization=quantization, metrics=metrics, provenance=provenance
     )

@@ -62,7 +62,6 @@ POINTS = {"conservative": ("precision_0.9", 0.5), "broad": ("precision_0.7", 0.2
 SIZE = 224
 SEED = 0
 ANCHOR_LOGIT = 8.0
-V1_PHOTO_LABELS = v1.PHOTO_REFERENCE
 FIGURE = Path("docs/default-model-examples.png")
 # The learned head's float weights (26 kB): with them anyone can rebuild the float
 # reference of the committed int8 model and check the recorded int8/float figures.
@@ -243,7 +242,7 @@ def learned_metrics(
 
 
 def photo_regression(reference: dict, new: TopicModel, photos: dict[str, bytes]) -> dict:
-    """v1's recorded predicted label sets (`V1_PHOTO_LABELS`) against v2's on the package
+    """v1's recorded predicted label sets (`v1.PHOTO_REFERENCE`) against v2's on the package
     photos, at each operating point: all labels, and the photographic ones (not learned)."""
     photographic = set(new.labels) - set(LEARNED)
     photos = {n: b for n, b in photos.items() if n in reference["predictions"]}
@@ -703,7 +702,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
         }
     print(f"real flags: {json.dumps(flag_results, indent=1)}")
-    reference = json.loads(V1_PHOTO_LABELS.read_text())
+    reference = json.loads(v1.PHOTO_REFERENCE.read_text())
     regression = photo_regression(reference, new, photos)
     print(f"package photos vs v1: {json.dumps(regression, indent=1)}")
 
@@ -730,19 +729,14 @@ def main(argv: list[str] | None = None) -> int:
         f"photos and 3 variants of each) and {len(chosen)} training-split renders",
         "calibration_photos": sorted(calibration_photos),
         "evaluation_photos": sorted(evaluation_photos),
-        "v1_reference": f"{V1_PHOTO_LABELS} ({reference['model']})",
+        "v1_reference": f"{v1.PHOTO_REFERENCE} ({reference['model']})",
         "tflite_sha256": hashlib.sha256(int8_bytes).hexdigest(),
         "learned_head": f"training/{HEAD_FILE.name} (sha256 "
         f"{hashlib.sha256((out / 'int8' / HEAD_FILE.name).read_bytes()).hexdigest()[:16]})",
         "int8_agreement_gate": args.min_agreement,
         "build_seconds": round(time.time() - started),
     }
-    quantization = {
-        "type": "full_integer_int8",
-        "input": "uint8 pixels",
-        "output": "uint8 scores (dequantized by the classifier)",
-        "representative_dataset": provenance["calibration_data"],
-    }
+    quantization = v1.int8_quantization(provenance["calibration_data"])
     card = ModelCard(
         **card_fields, quantization=quantization, metrics=metrics, provenance=provenance
     )

@@ -15,6 +15,7 @@ from tensorflow import keras
 
 from classifier.taxonomy import Taxonomy
 from training.config import Config
+from training.imagenet_topics import class_groups
 
 
 def descendant_matrix(taxonomy: Taxonomy) -> np.ndarray:
@@ -58,8 +59,6 @@ def mapped_topic_scores(logits, matrix: np.ndarray):
     the group's own largest logit; the softmax then runs over the ~30 groups, and the
     fixed 0/1 group -> label matrix adds them up. In float this is the same function.
     """
-    from training.imagenet_topics import class_groups
-
     members, group_labels = class_groups(matrix)
     group_logits = []
     for classes in members:
