@@ -76,34 +76,37 @@ def labels(results, name: str, point: str = "conservative") -> set[str]:
 TOP_LEVEL = {"STEM", "Places", "Society", "Culture", "Logos & Symbols"}
 
 # What a person says, at the default (conservative) operating point.
-# Scores when written (model 2.0.0): coffee Food 0.96; chelsea Animals 0.94; horse (a
-# silhouette) Animals 0.81; china (a temple) Architecture 0.79; flower Plants 0.53 (the
-# float reference says 0.48: this one is near its threshold).
+# Scores when written (model 2.1.0): coffee Food 0.96; chelsea Animals 0.95; horse (a
+# silhouette) Animals 0.81; china (a temple) Architecture 0.76; flower Nature 0.76 but
+# Plants 0.479 (float reference 0.481: the float model misses it too; a known miss below).
 EXPECTED = {
     "coffee": ({"Culture"}, {"Food"}),
     "chelsea": ({"STEM"}, {"Nature", "Animals"}),
     "horse": ({"STEM"}, {"Nature", "Animals"}),
     "china": ({"Places"}, {"Architecture"}),
-    "flower": ({"STEM"}, {"Nature", "Plants"}),
+    "flower": ({"STEM"}, {"Nature"}),
 }
+# The leaf a person would name; it must have the highest leaf score even where it stays
+# under its threshold.
+LEAF = {"coffee": "Food", "chelsea": "Animals", "horse": "Animals", "china": "Architecture",
+        "flower": "Plants"}
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_what_a_person_would_say(results, name: str):
-    roots, leaves = EXPECTED[name]
+    roots, labels_ = EXPECTED[name]
     got = labels(results, name)
     assert got & TOP_LEVEL == roots, got
-    assert leaves <= got, got
+    assert labels_ <= got, got
 
 
-@pytest.mark.parametrize("name", list(EXPECTED))
+@pytest.mark.parametrize("name", list(LEAF))
 def test_the_right_leaf_has_the_highest_leaf_score(results, name: str):
-    """Not just over the threshold: no other leaf competes (flower: Plants 0.53, Animals 0.25)."""
+    """Not just over the threshold: no other leaf competes (flower: Plants 0.48, Animals 0.28)."""
     taxonomy = load_taxonomy()
     result = results[name]["conservative"]
     leaves = {k: v for k, v in result.probabilities.items() if taxonomy.is_leaf(k)}
-    (expected,) = {leaf for leaf in EXPECTED[name][1] if taxonomy.is_leaf(leaf)}
-    assert max(leaves, key=leaves.get) == expected
+    assert max(leaves, key=leaves.get) == LEAF[name]
 
 
 # Labels that would be clearly wrong for each photo, at either operating point unless
@@ -112,11 +115,11 @@ LIVING = {"Nature", "Animals", "Plants"}
 CLEARLY_WRONG = {
     "coffee": LIVING | {"Places", "Sports", "Transportation", "Music"},
     "chelsea": {"Places", "Food", "Plants", "Sports", "Transportation", "Music", "Culture"},
-    # the broad point says Maps & Flags and Places (0.13) for the horse silhouette: a known
+    # the broad point says Maps & Flags and Places (0.109) for the horse silhouette: a known
     # miss of the learned head below
     "horse": {"Food", "Plants", "Music", "Culture"},
     "china": LIVING | {"Food", "Sports", "Music", "Transportation"},
-    # the broad point says Animals (0.25; float 0.29) for the flower: a known miss below
+    # the broad point says Animals (0.284; float 0.287) for the flower: a known miss below
     "flower": {"Places", "Society", "Sports", "Music", "Transportation"},
     "astronaut": LIVING | {"Food", "Places", "Music", "Culture"},
     "rocket": LIVING | {"Food", "Music", "Sports", "People", "Culture"},
@@ -151,24 +154,33 @@ def test_flower_not_an_animal_at_the_default_point(results):
 
 # Known misses of the ImageNet-class model (see the model card's limitations): strict, so
 # a model that gets them right makes these fail and the notes get updated.
-@pytest.mark.xfail(strict=True, reason="astronaut: Society/Sports (Sports 0.53), not Space/People")
+@pytest.mark.xfail(strict=True, reason="astronaut: Society/Sports (Sports 0.56), not Space/People")
 def test_known_miss_astronaut(results):
     got = labels(results, "astronaut")
     assert "Sports" not in got and got & {"Space", "People"}
 
 
-@pytest.mark.xfail(strict=True, reason="rocket launch: nothing (STEM 0.24, Space 0.04)")
+@pytest.mark.xfail(strict=True, reason="rocket launch: nothing (STEM 0.27, Space 0.04)")
 def test_known_miss_rocket(results):
     assert labels(results, "rocket", "broad") & {"Space", "Technology & Engineering",
                                                  "Transportation"}
 
 
-@pytest.mark.xfail(strict=True, reason="horse silhouette: Maps & Flags at the broad point (0.13)")
+@pytest.mark.xfail(
+    strict=True, reason="horse silhouette: Maps & Flags at the broad point (0.109; threshold 0.045)"
+)
 def test_known_miss_horse_silhouette_broad(results):
     assert not labels(results, "horse", "broad") & {"Places", "Maps & Flags"}
 
 
-@pytest.mark.xfail(strict=True, reason="flower: Animals at the broad point (0.25, float 0.29)")
+@pytest.mark.xfail(
+    strict=True, reason="flower: Plants 0.479 at the default point (0.5); float model: 0.481"
+)
+def test_known_miss_flower_plants(results):
+    assert "Plants" in labels(results, "flower")
+
+
+@pytest.mark.xfail(strict=True, reason="flower: Animals at the broad point (0.284, float 0.287)")
 def test_known_miss_flower_broad(results):
     assert "Animals" not in labels(results, "flower", "broad")
 

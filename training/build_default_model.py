@@ -37,7 +37,7 @@ from training.quantize import compare, convert
 from training.sample_images import package_photos, variants
 
 NAME = "commons-topics-imagenet-lite0"
-VERSION = "1.2.0"
+VERSION = "1.3.0"
 TAXONOMY_VERSION = "1.4"
 MIN_TOP_LEVEL_AGREEMENT = 0.99
 # What the installed model says on the package photos: the no-regression reference that
@@ -145,6 +145,8 @@ def int8_quantization(calibration_data: str) -> dict:
         "input": "uint8 pixels",
         "output": "uint8 scores (dequantized by the classifier)",
         "representative_dataset": calibration_data,
+        "weight_rounding_bias_correction": "BatchNorm offsets shifted by E[x] . (W_int8 - W) "
+        "before conversion (training.quantize.weight_rounding_bias_corrected)",
     }
 
 

@@ -56,7 +56,7 @@ from training.sample_images import REAL_FLAGS, package_photos, real_flags, real_
 from training.thresholds import TARGETS, max_recall_at_precision
 
 NAME = "commons-topics-lite0"
-VERSION = "2.0.0"
+VERSION = "2.1.0"
 LEARNED = ("Diagrams", "Mathematics", "Chemistry", "Maps & Flags", "Logos & Symbols")
 POINTS = {"conservative": ("precision_0.9", 0.5), "broad": ("precision_0.7", 0.25)}
 SIZE = 224
@@ -82,10 +82,15 @@ LIMITATIONS = (
     "Photos as negatives are only the ~100 real photos that ship in packages (and seeded "
     "variants); what the learned labels do on the variety of Commons photos is measured only "
     "on those.",
-    "A dark silhouette on a light ground looks like a map outline to the learned head: "
-    "scikit-image's horse silhouette is called Maps & Flags (and so Places) at the broad "
-    "point. Chessboard and text pictures are called Diagrams; OpenCV's white-on-black logo "
-    "gets Maps & Flags beside Logos & Symbols.",
+    "A dark silhouette on a light ground still looks a little like a map outline to the "
+    "learned head: scikit-image's horse silhouette scores 0.11 for Maps & Flags, under the "
+    "default point but over the broad one, so at the broad point it is called Maps & Flags "
+    "(and so Places); 2.0.0, trained without the silhouette negatives, gave it 0.18 in "
+    "float, over its default point. Chessboard and text pictures are called Diagrams; "
+    "OpenCV's white-on-black logo gets Maps & Flags beside Logos & Symbols.",
+    "Logos unlike flat brand marks are missed at the default point: Tux (OpenCV's "
+    "LinuxLogo, a shaded mascot) scores 0.63 for Logos & Symbols, under the measured 0.64; "
+    "the broad point finds it.",
     "A parent label can be predicted because a learned child scores above the parent's "
     "threshold but below its own: STEM (hand-set 0.5) when Mathematics scores between 0.5 "
     "and its own measured threshold, with no STEM child predicted.",
@@ -503,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--min-agreement",
         type=float,
-        default=0.93,
+        default=0.96,
         help="refuse below this int8/float top-level agreement on v1's "
         "evaluation photos (default: %(default)s)",
     )

@@ -248,7 +248,7 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--extra-negatives",
         nargs="*",
-        default=["fashion-mnist"],
+        default=["fashion-mnist", "silhouettes"],
         choices=negatives.SOURCES,
         help="more real-photo negatives for the learned labels (training.rendered.negatives; "
         "default: %(default)s; give the option alone for none)",
