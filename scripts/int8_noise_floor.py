@@ -22,7 +22,7 @@ from classifier.artifact import DEFAULT_MODEL_DIR
 from classifier.images import preprocess
 from classifier.model import TopicModel
 from training.quantize import compare
-from training.sample_images import package_photos, variants
+from training.sample_images import evaluation_images, package_photos, quantization_split
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,12 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     int8, float_ = TopicModel.load(args.model), TopicModel.load(args.float_model)
-    photos = package_photos()
-    names = sorted(photos)
-    evaluation = {n: photos[n] for n in names[1::2]}
-    if sorted(evaluation) != sorted(int8.card.provenance.get("evaluation_photos") or []):
+    _, photos = quantization_split(package_photos())
+    if sorted(photos) != sorted(int8.card.provenance.get("evaluation_photos") or []):
         parser.error("the package photos here differ from the ones the model's build evaluated on")
-    evaluation = {**evaluation, **variants(evaluation, 4, seed=2)}
+    evaluation = evaluation_images(photos)
     pixels = np.stack([preprocess(data, int8.card.input_size) for data in evaluation.values()])
 
     def scores(model: TopicModel) -> np.ndarray:

@@ -34,18 +34,16 @@ def card() -> ModelCard:
 def evaluation(card: ModelCard) -> dict[str, bytes]:
     """The build's evaluation images: every other package photo, plus 4 seeded variants each."""
     pytest.importorskip("tensorflow")
-    from training.sample_images import package_photos, variants
+    from training.sample_images import evaluation_images, package_photos, quantization_split
 
-    photos = package_photos()
-    names = sorted(photos)
-    evaluation_photos = {n: photos[n] for n in names[1::2]}
+    _, evaluation_photos = quantization_split(package_photos())
     recorded = card.provenance.get("evaluation_photos")
     if sorted(evaluation_photos) != sorted(recorded or []):
         pytest.skip(
             "the package photos here (opencv-doc samples?) differ from the build's: "
             f"{len(evaluation_photos)} evaluation photos here, {len(recorded or [])} recorded"
         )
-    return {**evaluation_photos, **variants(evaluation_photos, 4, seed=2)}
+    return evaluation_images(evaluation_photos)
 
 
 @pytest.fixture(scope="module")

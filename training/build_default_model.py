@@ -34,7 +34,12 @@ from classifier.model import TopicModel
 from classifier.taxonomy import load_taxonomy
 from training.imagenet_topics import MAPPING_FILE, read_mapping, topic_matrix
 from training.quantize import compare, convert
-from training.sample_images import package_photos, variants
+from training.sample_images import (
+    calibration_images,
+    evaluation_images,
+    package_photos,
+    quantization_split,
+)
 
 NAME = "commons-topics-imagenet-lite0"
 VERSION = "1.3.0"
@@ -216,11 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     photos = package_photos()
-    names = sorted(photos)
-    calibration_photos = {n: photos[n] for n in names[0::2]}
-    evaluation_photos = {n: photos[n] for n in names[1::2]}
-    calibration = {**calibration_photos, **variants(calibration_photos, 3, seed=1)}
-    evaluation = {**evaluation_photos, **variants(evaluation_photos, args.eval_variants, seed=2)}
+    calibration_photos, evaluation_photos = quantization_split(photos)
+    calibration = calibration_images(calibration_photos)
+    evaluation = evaluation_images(evaluation_photos, args.eval_variants)
     print(
         f"{len(photos)} package photos: {len(calibration)} calibration images, "
         f"{len(evaluation)} evaluation images (disjoint photos)"

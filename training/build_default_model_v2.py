@@ -52,7 +52,15 @@ from training.metrics import close_predictions, label_metrics
 from training.quantize import compare, convert, run_tflite
 from training.rendered import build as rendered
 from training.rendered import npm
-from training.sample_images import REAL_FLAGS, package_photos, real_flags, real_logos, variants
+from training.sample_images import (
+    REAL_FLAGS,
+    calibration_images,
+    evaluation_images,
+    package_photos,
+    quantization_split,
+    real_flags,
+    real_logos,
+)
 from training.thresholds import TARGETS, max_recall_at_precision
 
 NAME = "commons-topics-lite0"
@@ -582,11 +590,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"head: {json.dumps(head)}")
 
     photos = package_photos()
-    names = sorted(photos)
-    calibration_photos = {n: photos[n] for n in names[0::2]}
-    evaluation_photos = {n: photos[n] for n in names[1::2]}
-    calibration = {**calibration_photos, **variants(calibration_photos, 3, seed=1)}
-    evaluation = {**evaluation_photos, **variants(evaluation_photos, 4, seed=2)}
+    calibration_photos, evaluation_photos = quantization_split(photos)
+    calibration = calibration_images(calibration_photos)
+    evaluation = evaluation_images(evaluation_photos)
     rng = np.random.default_rng(SEED)
     train_rows = np.flatnonzero(split["train"] & (table["kind"] != "photo").to_numpy())
     chosen = rng.choice(train_rows, min(args.calibration_renders, len(train_rows)), replace=False)

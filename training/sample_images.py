@@ -134,3 +134,23 @@ def variants(photos: dict[str, bytes], per_photo: int, seed: int) -> dict[str, b
         for name, data in sorted(photos.items())
         for k in range(per_photo)
     }
+
+
+def quantization_split(
+    photos: dict[str, bytes],
+) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """The package photos as (calibration, evaluation) for int8: every other one by sorted
+    name, so that no photo used to set the int8 ranges (nor a variant of it) is used to
+    measure the int8 model against its float reference."""
+    names = sorted(photos)
+    return {n: photos[n] for n in names[0::2]}, {n: photos[n] for n in names[1::2]}
+
+
+def calibration_images(calibration_photos: dict[str, bytes]) -> dict[str, bytes]:
+    """The int8 representative set: the calibration photos and 3 seeded variants of each."""
+    return {**calibration_photos, **variants(calibration_photos, 3, seed=1)}
+
+
+def evaluation_images(evaluation_photos: dict[str, bytes], per_photo: int = 4) -> dict[str, bytes]:
+    """The int8/float comparison set: the evaluation photos and seeded variants of each."""
+    return {**evaluation_photos, **variants(evaluation_photos, per_photo, seed=2)}
