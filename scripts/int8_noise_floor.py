@@ -4,10 +4,11 @@
 
 On the images the default model's build evaluated int8 against float (every other
 package photo and 4 seeded variants of each), prints the top-level agreement with the
-float reference of: the float scores rounded to the uint8 output grid (what a perfect
-int8 graph would still lose), the float scores with Gaussian noise of a given standard
-deviation added to their logits (an int8 graph with unbiased errors of that size), and
-the committed int8 model itself. A benchmark of the quantization, not a test.
+float reference of: the float scores rounded to steps of 1/255, about the uint8
+output's step (what a perfect int8 graph would still lose); the float scores with
+Gaussian noise of a given standard deviation added to their logits (an int8 graph with
+unbiased errors of that size); and the committed int8 model itself. A benchmark of the
+quantization, not a test.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     reference, quantized = scores(float_), scores(int8)
     scale = 1 / 255
-    rows = {"float scores on the uint8 output grid": [np.round(reference / scale) * scale]}
+    rows = {"float scores rounded to steps of 1/255": [np.round(reference / scale) * scale]}
     rng = np.random.default_rng(0)
     clipped = np.clip(reference, 1e-6, 1 - 1e-6)
     logits = np.log(clipped / (1 - clipped))

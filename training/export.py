@@ -79,6 +79,7 @@ def _compact(metrics: dict) -> dict:
 def export_run(run_dir: Path, out: Path, weights: str = BEST_WEIGHTS) -> dict:
     from training.model_card import write_model_card
     from training.pipeline import split_arrays
+    from training.quantize import int8_quantization
     from training.run_dir import load_trained
 
     evaluation_path = run_dir / "evaluation.json"
@@ -110,10 +111,9 @@ def export_run(run_dir: Path, out: Path, weights: str = BEST_WEIGHTS) -> dict:
                        "(x - 127) / 128"),
         operating_points={n: OperatingPoint(n, POINT_METHODS[n], points[n]) for n in points},
         default_operating_point=DEFAULT_POINT,
-        quantization={"type": "full_integer_int8", "input": "uint8 pixels",
-                      "output": "uint8 scores (dequantized by the classifier)",
-                      "representative_dataset": f"{len(chosen)} train-split images, seed "
-                                                f"{config.seed}"},
+        quantization=int8_quantization(
+            model, f"{len(chosen)} train-split images, seed {config.seed}"
+        ),
         metrics={"test": {n: _compact(m) for n, m in evaluation["test"].items()},
                  "int8_vs_float": agreement},
         provenance={

@@ -51,6 +51,37 @@ def _convert_int8(model, representative: list[np.ndarray]) -> bytes:
     return converter.convert()
 
 
+def _convs_with_batchnorm(model) -> list:
+    """The Conv2D / DepthwiseConv2D layers followed by a BatchNormalization "<conv>_bn"."""
+    from tensorflow import keras
+
+    names = {layer.name for layer in model.layers}
+    return [
+        layer
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Conv2D | keras.layers.DepthwiseConv2D)
+        and f"{layer.name}_bn" in names
+    ]
+
+
+def int8_quantization(model, calibration_data: str) -> dict:
+    """model.json's "quantization" of `convert(model, ...)` to int8, calibrated on
+    `calibration_data` (a description); says whether bias correction applied to it."""
+    corrected = bool(_convs_with_batchnorm(model))
+    return {
+        "type": "full_integer_int8",
+        "input": "uint8 pixels",
+        "output": "uint8 scores (dequantized by the classifier)",
+        "representative_dataset": calibration_data,
+        "weight_rounding_bias_correction": (
+            "BatchNorm offsets shifted by E[x] . (W_int8 - W) before conversion "
+            "(training.quantize.weight_rounding_bias_corrected)"
+            if corrected
+            else "none: no convolution is followed by a BatchNormalization named <conv>_bn"
+        ),
+    }
+
+
 @contextmanager
 def weight_rounding_bias_corrected(model, calibration: np.ndarray, batch: int = 20):
     """Within the block, each convolution's BatchNorm offset also cancels the mean error
@@ -58,9 +89,10 @@ def weight_rounding_bias_corrected(model, calibration: np.ndarray, batch: int = 
 
     Rounding a channel's BatchNorm-folded weights W to int8 adds (W_int8 - W) . x to the
     channel's output. Over real inputs its mean is E[x] . (W_int8 - W), a constant per
-    channel that the converter does not see; it shifted whole topic scores (STEM read
-    lower in int8 on every chessboard photo). Subtracting it from the offset removes it
-    (bias correction, Nagel et al., "Data-Free Quantization", ICCV 2019). The rounding is
+    channel that the converter does not see; it shifted whole topic scores (model 2.0.0's
+    int8 STEM was lower than float on 65 of 70 chessboard evaluation images). Subtracting
+    it from the offset removes it (bias correction, Nagel et al., "Data-Free
+    Quantization", ICCV 2019). The rounding is
     TFLite's (symmetric, per output channel, 127 levels); E[x] is the float model's mean
     input per channel on `calibration` (uint8 pixels, the int8 representative set).
     Applies to every Conv2D / DepthwiseConv2D followed by a BatchNormalization named
@@ -68,13 +100,7 @@ def weight_rounding_bias_corrected(model, calibration: np.ndarray, batch: int = 
     """
     from tensorflow import keras
 
-    names = {layer.name for layer in model.layers}
-    convs = [
-        layer
-        for layer in model.layers
-        if isinstance(layer, keras.layers.Conv2D | keras.layers.DepthwiseConv2D)
-        and f"{layer.name}_bn" in names
-    ]
+    convs = _convs_with_batchnorm(model)
     if not convs:
         yield
         return
@@ -90,24 +116,24 @@ def weight_rounding_bias_corrected(model, calibration: np.ndarray, batch: int = 
             sums[k] += out.sum(axis=(0, 1, 2))
             positions[k] += out.shape[0] * out.shape[1] * out.shape[2]
     saved = {}
-    for layer, total, count in zip(convs, sums, positions, strict=True):
-        bn = model.get_layer(f"{layer.name}_bn")
-        saved[bn.name] = bn.get_weights()
-        gamma, beta, moving_mean, moving_var = saved[bn.name]
-        weights = layer.get_weights()[0]
-        depthwise = isinstance(layer, keras.layers.DepthwiseConv2D)
-        if depthwise:
-            weights = weights[..., 0]  # (kh, kw, channels, 1) -> (kh, kw, channels)
-        folded = weights * (gamma / np.sqrt(moving_var + bn.epsilon))
-        step = np.maximum(np.abs(folded).max(axis=tuple(range(folded.ndim - 1))) / 127, 1e-12)
-        error = np.round(folded / step) * step - folded
-        mean_input = total / count
-        if depthwise:
-            shift = error.sum(axis=(0, 1)) * mean_input
-        else:
-            shift = np.einsum("hwio,i->o", error, mean_input)
-        bn.set_weights([gamma, (beta - shift).astype(beta.dtype), moving_mean, moving_var])
     try:
+        for layer, total, count in zip(convs, sums, positions, strict=True):
+            bn = model.get_layer(f"{layer.name}_bn")
+            saved[bn.name] = bn.get_weights()
+            gamma, beta, moving_mean, moving_var = saved[bn.name]
+            weights = layer.get_weights()[0]
+            depthwise = isinstance(layer, keras.layers.DepthwiseConv2D)
+            if depthwise:
+                weights = weights[..., 0]  # (kh, kw, channels, 1) -> (kh, kw, channels)
+            folded = weights * (gamma / np.sqrt(moving_var + bn.epsilon))
+            step = np.maximum(np.abs(folded).max(axis=tuple(range(folded.ndim - 1))) / 127, 1e-12)
+            error = np.round(folded / step) * step - folded
+            mean_input = total / count
+            if depthwise:
+                shift = error.sum(axis=(0, 1)) * mean_input
+            else:
+                shift = np.einsum("hwio,i->o", error, mean_input)
+            bn.set_weights([gamma, (beta - shift).astype(beta.dtype), moving_mean, moving_var])
         yield
     finally:
         for name, weights in saved.items():
