@@ -49,7 +49,7 @@ def _real_logos() -> dict[str, bytes]:
 
 
 def test_it_is_v2_and_the_hash_is_the_built_one(model: TopicModel):
-    assert model.version == "2.1.0"
+    assert model.version == "2.2.0"
     data = (DEFAULT_MODEL_DIR / MODEL_FILE).read_bytes()
     assert hashlib.sha256(data).hexdigest() == model.card.provenance["tflite_sha256"]
     assert set(model.card.provenance["learned_labels"]) == LEARNED

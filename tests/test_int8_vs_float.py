@@ -97,7 +97,7 @@ def test_scores_are_close_on_average(scores: dict):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 2 asks for >= 99 % top-level agreement; the shipped int8 model (v2 2.1.0) "
+    reason="issue 2 asks for >= 99 % top-level agreement; the shipped int8 model (v2 2.2.0) "
     "has 0.972 (its build's gate: 0.96)",
 )
 def test_top_level_agreement_meets_the_issue_target(card: ModelCard, scores: dict):

@@ -42,7 +42,7 @@ from training.sample_images import (
 )
 
 NAME = "commons-topics-imagenet-lite0"
-VERSION = "1.3.0"
+VERSION = "1.4.0"
 TAXONOMY_VERSION = "1.4"
 MIN_TOP_LEVEL_AGREEMENT = 0.99
 # What the installed model says on the package photos: the no-regression reference that
@@ -58,8 +58,12 @@ LIMITATIONS = (
     "(training/imagenet_topics.csv); nothing was trained on Commons data.",
     "It cannot recognise labels that no ImageNet class depicts: Diagrams, Events, Logos & "
     "Symbols (no mapped class), and it barely covers History, Art, Maps & Flags, Chemistry, "
-    "Mathematics, People (one to three mapped classes each). Those labels get no threshold or "
-    "are rarely predicted.",
+    "Mathematics (one or two mapped classes each). Those labels get no threshold or are "
+    "rarely predicted.",
+    "People is seen only through what ImageNet shows people being or wearing: three kinds "
+    "of person (groom, ballplayer, scuba diver) and seven kinds of formal or official wear "
+    "(uniform, suit, ties, academic dress, vestment). A person in everyday clothes, a crowd "
+    "or a face alone gets little People score.",
     "ImageNet classes are objects, animals and scenes: drawings, maps, scans, documents and "
     "abstract topics fall outside them and tend to get low scores everywhere.",
     "Operating points are hand-set (score at least 0.5 of the probability mass for "
