@@ -164,7 +164,11 @@ def test_flower_not_an_animal_at_the_default_point(results):
 
 # Known misses of the ImageNet-class model (see the model card's limitations): strict, so
 # a model that gets them right makes these fail and the notes get updated.
-@pytest.mark.xfail(strict=True, reason="astronaut: Society/Sports (Sports 0.56, from ImageNet bobsled and football helmet), not Space/People")
+@pytest.mark.xfail(
+    strict=True,
+    reason="astronaut: Society/Sports (Sports 0.56, from ImageNet bobsled and football helmet), "
+    "not Space/People",
+)
 def test_known_miss_astronaut(results):
     got = labels(results, "astronaut")
     assert "Sports" not in got and got & {"Space", "People"}
