@@ -20,10 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from classifier.artifact import DEFAULT_MODEL_DIR
-from classifier.images import preprocess
 from classifier.model import TopicModel
 from training.quantize import compare
-from training.sample_images import evaluation_images, package_photos, quantization_split
+from training.sample_images import quantization_pixels
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,11 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     int8, float_ = TopicModel.load(args.model), TopicModel.load(args.float_model)
-    _, photos = quantization_split(package_photos())
-    if sorted(photos) != sorted(int8.card.provenance.get("evaluation_photos") or []):
-        parser.error("the package photos here differ from the ones the model's build evaluated on")
-    evaluation = evaluation_images(photos)
-    pixels = np.stack([preprocess(data, int8.card.input_size) for data in evaluation.values()])
+    try:
+        _, pixels = quantization_pixels(int8.card)
+    except ValueError as error:
+        parser.error(str(error))
 
     def scores(model: TopicModel) -> np.ndarray:
         return np.concatenate([model.predict_arrays(pixels[i : i + 1]) for i in range(len(pixels))])

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 from classifier.artifact import DEFAULT_MODEL_DIR, MODEL_FILE, ModelCard, read_card, write_card
-from classifier.images import preprocess
 from classifier.model import TopicModel
 
 pytestmark = pytest.mark.slow
@@ -31,23 +30,19 @@ def card() -> ModelCard:
 
 
 @pytest.fixture(scope="module")
-def evaluation(card: ModelCard) -> dict[str, bytes]:
+def pixels(card: ModelCard) -> np.ndarray:
     """The build's evaluation images: every other package photo, plus 4 seeded variants each."""
     pytest.importorskip("tensorflow")
-    from training.sample_images import evaluation_images, package_photos, quantization_split
+    from training.sample_images import quantization_pixels
 
-    _, evaluation_photos = quantization_split(package_photos())
-    recorded = card.provenance.get("evaluation_photos")
-    if sorted(evaluation_photos) != sorted(recorded or []):
-        pytest.skip(
-            "the package photos here (opencv-doc samples?) differ from the build's: "
-            f"{len(evaluation_photos)} evaluation photos here, {len(recorded or [])} recorded"
-        )
-    return evaluation_images(evaluation_photos)
+    try:
+        return quantization_pixels(card)[1]
+    except ValueError as error:
+        pytest.skip(f"{error} (opencv-doc samples?)")
 
 
 @pytest.fixture(scope="module")
-def scores(card: ModelCard, evaluation: dict[str, bytes], tmp_path_factory) -> dict:
+def scores(card: ModelCard, pixels: np.ndarray, tmp_path_factory) -> dict:
     from training.build_default_model_v2 import HEAD_FILE, float_reference
     from training.quantize import convert
 
@@ -61,16 +56,15 @@ def scores(card: ModelCard, evaluation: dict[str, bytes], tmp_path_factory) -> d
     (float_dir / MODEL_FILE).write_bytes(convert(float_reference(card.taxonomy), None))
     write_card(card, float_dir)
 
-    arrays = np.stack([preprocess(data, card.input_size) for data in evaluation.values()])
     # One image at a time, as the build did (batching does not change scores; see test_model).
     def run(model: TopicModel) -> np.ndarray:
-        return np.concatenate([model.predict_arrays(arrays[i : i + 1]) for i in range(len(arrays))])
+        return np.concatenate([model.predict_arrays(pixels[i : i + 1]) for i in range(len(pixels))])
 
     return {"float": run(TopicModel.load(float_dir)), "int8": run(TopicModel.load())}
 
 
-def test_enough_images(evaluation: dict[str, bytes]):
-    assert len(evaluation) >= MIN_IMAGES
+def test_enough_images(pixels: np.ndarray):
+    assert len(pixels) >= MIN_IMAGES
 
 
 def test_recorded_int8_vs_float_figures_are_reproduced(card: ModelCard, scores: dict):

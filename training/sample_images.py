@@ -18,6 +18,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance
 
+from classifier.artifact import ModelCard
+from classifier.images import preprocess
+
 # skimage.data images that ship in the wheel (others are downloaded on first use).
 SKIMAGE_PHOTOS = (
     "astronaut",
@@ -154,3 +157,18 @@ def calibration_images(calibration_photos: dict[str, bytes]) -> dict[str, bytes]
 def evaluation_images(evaluation_photos: dict[str, bytes], per_photo: int = 4) -> dict[str, bytes]:
     """The int8/float comparison set: the evaluation photos and seeded variants of each."""
     return {**evaluation_photos, **variants(evaluation_photos, per_photo, seed=2)}
+
+
+def quantization_pixels(card: ModelCard) -> tuple[np.ndarray, np.ndarray]:
+    """(calibration, evaluation) pixels of the int8 split that `card`'s build used,
+    preprocessed for its input, so that scripts re-examining a committed model's int8
+    error measure it on the same images. ValueError when the package photos installed
+    here differ from the ones the build evaluated on (other package versions)."""
+    calibration, evaluation = quantization_split(package_photos())
+    if sorted(evaluation) != sorted(card.provenance.get("evaluation_photos") or []):
+        raise ValueError("the package photos here differ from the ones the model's build "
+                         "evaluated on")
+    return tuple(
+        np.stack([preprocess(data, card.input_size) for data in images.values()])
+        for images in (calibration_images(calibration), evaluation_images(evaluation))
+    )
