@@ -76,7 +76,8 @@ HEAD_FILE = Path(__file__).with_name("default_model_v2_head.npz")
 LIMITATIONS = (
     "Photographic labels are v1's: sums of ImageNet-1k class probabilities mapped to topics "
     "by hand, with hand-set thresholds; nothing about them was trained on Commons data and "
-    "their precision on Commons is unknown (see v1's card).",
+    "their precision on Commons is unknown. The map and its rules: "
+    "training/imagenet_topics.csv and its header.",
     "The learned labels were trained and measured on drawings the builder rendered, not on "
     "Commons files. The synthetic-to-real gap is real and unmeasured: Commons flags and maps "
     "are close to the renders (many are the same SVGs), but Commons logos include wordmarks, "
