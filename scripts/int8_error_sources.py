@@ -28,8 +28,8 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from classifier.model import TopicModel
-from training.quantize import compare, weight_rounding_bias_corrected
-from training.sample_images import quantization_pixels
+from training import sample_images
+from training.quantize import calibrated_converter, compare, weight_rounding_bias_corrected
 
 FLOAT_GROUPS = {
     "none": (),
@@ -65,21 +65,12 @@ def run(model_bytes: bytes, pixels: np.ndarray, tensor: str | None = None):
     return np.concatenate(scores), (np.concatenate(probed) if probe is not None else None)
 
 
-def converter(model, calibration: np.ndarray):
-    import tensorflow as tf
-
-    convert = tf.lite.TFLiteConverter.from_keras_model(model)
-    convert.optimizations = [tf.lite.Optimize.DEFAULT]
-    convert.representative_dataset = lambda: ([x[None].astype(np.float32)] for x in calibration)
-    return convert
-
-
 def int16_activations(model, calibration: np.ndarray) -> bytes:
     """int8 weights (bias-corrected, as shipped) with 16-bit activations."""
     import tensorflow as tf
 
     with weight_rounding_bias_corrected(model, calibration):
-        convert = converter(model, calibration)
+        convert = calibrated_converter(model, calibration)
         convert.target_spec.supported_ops = [
             tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
         ]
@@ -97,7 +88,7 @@ def int8_keeping_float(model, calibration: np.ndarray, patterns: tuple[str, ...]
     if patterns and not denied:
         raise SystemExit(f"no tensor named like {patterns}: the graph's names have changed")
     debugger = tf.lite.experimental.QuantizationDebugger(
-        converter=converter(model, calibration),
+        converter=calibrated_converter(model, calibration),
         debug_dataset=lambda: ([x[None].astype(np.float32)] for x in calibration[:2]),
         debug_options=tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=denied),
     )
@@ -116,9 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     if int8.name != NAME:
         parser.error(f"the default model is {int8.name}, not {NAME}: no float graph to rebuild")
     try:
-        calibration, pixels = quantization_pixels(int8.card)
+        calibration_photos, evaluation_photos = sample_images.recorded_split(int8.card)
     except ValueError as error:
         parser.error(str(error))
+    size = int8.card.input_size
+    calibration = sample_images.pixels(sample_images.calibration_images(calibration_photos), size)
+    pixels = sample_images.pixels(sample_images.evaluation_images(evaluation_photos), size)
     model = float_reference(int8.taxonomy)
     features = keras.Model(model.input, model.get_layer("pool").output)
     head = keras.Model(model.get_layer("pool").output, model.output)

@@ -21,8 +21,8 @@ import numpy as np
 
 from classifier.artifact import DEFAULT_MODEL_DIR
 from classifier.model import TopicModel
+from training import sample_images
 from training.quantize import compare
-from training.sample_images import quantization_pixels
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,9 +39,10 @@ def main(argv: list[str] | None = None) -> int:
 
     int8, float_ = TopicModel.load(args.model), TopicModel.load(args.float_model)
     try:
-        _, pixels = quantization_pixels(int8.card)
+        _, photos = sample_images.recorded_split(int8.card)
     except ValueError as error:
         parser.error(str(error))
+    pixels = sample_images.pixels(sample_images.evaluation_images(photos), int8.card.input_size)
 
     def scores(model: TopicModel) -> np.ndarray:
         return np.concatenate([model.predict_arrays(pixels[i : i + 1]) for i in range(len(pixels))])

@@ -33,12 +33,13 @@ def card() -> ModelCard:
 def pixels(card: ModelCard) -> np.ndarray:
     """The build's evaluation images: every other package photo, plus 4 seeded variants each."""
     pytest.importorskip("tensorflow")
-    from training.sample_images import quantization_pixels
+    from training.sample_images import evaluation_images, pixels, recorded_split
 
     try:
-        return quantization_pixels(card)[1]
+        _, photos = recorded_split(card)
     except ValueError as error:
         pytest.skip(f"{error} (opencv-doc samples?)")
+    return pixels(evaluation_images(photos), card.input_size)
 
 
 @pytest.fixture(scope="module")

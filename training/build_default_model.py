@@ -29,7 +29,6 @@ import numpy as np
 from tqdm import tqdm
 
 from classifier.artifact import DEFAULT_MODEL_DIR, MODEL_FILE, ModelCard, OperatingPoint, write_card
-from classifier.images import preprocess
 from classifier.model import TopicModel
 from classifier.taxonomy import load_taxonomy
 from training.imagenet_topics import MAPPING_FILE, read_mapping, topic_matrix
@@ -38,6 +37,7 @@ from training.sample_images import (
     calibration_images,
     evaluation_images,
     package_photos,
+    pixels,
     quantization_split,
 )
 
@@ -87,10 +87,6 @@ def build_keras_model(matrix: np.ndarray):
     load_imagenet_weights(imagenet)
     scores = mapped_topic_scores(imagenet.get_layer("imagenet_logits").output, matrix)
     return keras.Model(imagenet.input, scores, name="topic_model")
-
-
-def _arrays(images: dict[str, bytes], size: int) -> np.ndarray:
-    return np.stack([preprocess(data, size) for data in images.values()])
 
 
 def _predict(model: TopicModel, arrays: np.ndarray, desc: str) -> np.ndarray:
@@ -239,8 +235,8 @@ def main(argv: list[str] | None = None) -> int:
 
     size = 224
     model = build_keras_model(matrix)
-    calibration_arrays = _arrays(calibration, size)
-    evaluation_arrays = _arrays(evaluation, size)
+    calibration_arrays = pixels(calibration, size)
+    evaluation_arrays = pixels(evaluation, size)
 
     thresholds = {
         name: {label: (t if classes_per_label[label] else None) for label in taxonomy.labels}

@@ -37,7 +37,9 @@ def convert(model, representative: list[np.ndarray] | None) -> bytes:
     return tf.lite.TFLiteConverter.from_keras_model(wrapped).convert()
 
 
-def _convert_int8(model, representative: list[np.ndarray]) -> bytes:
+def calibrated_converter(model, representative: list[np.ndarray] | np.ndarray):
+    """A TFLite converter of `model` that quantizes with ranges measured on `representative`
+    (uint8 pixel arrays); the caller picks the integer op set."""
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -45,6 +47,13 @@ def _convert_int8(model, representative: list[np.ndarray]) -> bytes:
     converter.representative_dataset = lambda: (
         [x[None].astype(np.float32)] for x in representative
     )
+    return converter
+
+
+def _convert_int8(model, representative: list[np.ndarray]) -> bytes:
+    import tensorflow as tf
+
+    converter = calibrated_converter(model, representative)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.uint8
     converter.inference_output_type = tf.uint8

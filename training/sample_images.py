@@ -159,16 +159,18 @@ def evaluation_images(evaluation_photos: dict[str, bytes], per_photo: int = 4) -
     return {**evaluation_photos, **variants(evaluation_photos, per_photo, seed=2)}
 
 
-def quantization_pixels(card: ModelCard) -> tuple[np.ndarray, np.ndarray]:
-    """(calibration, evaluation) pixels of the int8 split that `card`'s build used,
-    preprocessed for its input, so that scripts re-examining a committed model's int8
-    error measure it on the same images. ValueError when the package photos installed
-    here differ from the ones the build evaluated on (other package versions)."""
+def pixels(images: dict[str, bytes], size: int) -> np.ndarray:
+    """(N, size, size, 3) uint8: the images preprocessed as the classifier does."""
+    return np.stack([preprocess(data, size) for data in images.values()])
+
+
+def recorded_split(card: ModelCard) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """`quantization_split` of the installed package photos, checked against the split
+    that `card`'s build recorded, so that scripts and tests re-examining a committed
+    model's int8 error measure it on the same images. ValueError when they differ
+    (other package versions, or opencv-doc installed on one side only)."""
     calibration, evaluation = quantization_split(package_photos())
     if sorted(evaluation) != sorted(card.provenance.get("evaluation_photos") or []):
         raise ValueError("the package photos here differ from the ones the model's build "
                          "evaluated on")
-    return tuple(
-        np.stack([preprocess(data, card.input_size) for data in images.values()])
-        for images in (calibration_images(calibration), evaluation_images(evaluation))
-    )
+    return calibration, evaluation
