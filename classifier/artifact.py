@@ -10,6 +10,7 @@ match its taxonomy.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -24,7 +25,10 @@ from classifier.taxonomy import (
     taxonomy_to_dict,
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Format 1 (models 1.x and 2.x): one graph, one output. Format 2 adds the files' checksums,
+# the detectors and the learned head that run beside the graph; format 1 still loads.
+READABLE_FORMATS = (1, 2)
 MODEL_FILE = "model.tflite"
 CARD_FILE = "model.json"
 DEFAULT_MODEL_DIR = Path(__file__).with_name("default_model")
@@ -60,6 +64,12 @@ class ModelCard:
     # A taxonomy that does not ship with the classifier (a demonstration data set's
     # classes) travels inside model.json; project models name a shipped version only.
     embedded_taxonomy: Taxonomy | None = None
+    # Format 2: {file name: {"sha256", "bytes"}} for every file the model reads, checked
+    # on load; the detectors beside the graph ({"face": FaceDetectorSpec JSON}); the
+    # learned head on the graph's outputs and the detectors' signals (classifier.head).
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    detectors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    head: dict[str, Any] = field(default_factory=dict)
 
     @property
     def taxonomy(self) -> Taxonomy:
@@ -87,6 +97,9 @@ class ModelCard:
             "metrics": self.metrics,
             "provenance": self.provenance,
             "limitations": list(self.limitations),
+            **({"files": self.files} if self.files else {}),
+            **({"detectors": self.detectors} if self.detectors else {}),
+            **({"head": self.head} if self.head else {}),
             **(
                 {"taxonomy": taxonomy_to_dict(self.embedded_taxonomy)}
                 if self.embedded_taxonomy is not None
@@ -97,10 +110,10 @@ class ModelCard:
     @classmethod
     def from_json(cls, data: dict[str, Any], source: str = "model.json") -> ModelCard:
         try:
-            if data.get("format_version") != FORMAT_VERSION:
+            if data.get("format_version") not in READABLE_FORMATS:
                 raise ModelArtifactError(
                     f"{source}: format_version {data.get('format_version')!r}, "
-                    f"this classifier reads {FORMAT_VERSION}"
+                    f"this classifier reads {', '.join(map(str, READABLE_FORMATS))}"
                 )
             points = {
                 name: OperatingPoint(name, p["method"], dict(p["thresholds"]))
@@ -119,6 +132,9 @@ class ModelCard:
                 metrics=data.get("metrics", {}),
                 provenance=data.get("provenance", {}),
                 limitations=tuple(data.get("limitations", ())),
+                files=dict(data.get("files", {})),
+                detectors=dict(data.get("detectors", {})),
+                head=dict(data.get("head", {})),
                 embedded_taxonomy=(
                     taxonomy_from_dict(data["taxonomy"], f"{source}: taxonomy")
                     if "taxonomy" in data
@@ -179,6 +195,25 @@ def read_card(model_dir: str | Path) -> ModelCard:
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ModelArtifactError(f"{card_path}: not valid JSON: {err}") from None
     return ModelCard.from_json(data, source=str(card_path))
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def check_files(model_dir: Path, card: ModelCard) -> None:
+    """Every file model.json lists is present with its recorded sha256: a damaged or
+    swapped file is an error naming it, never a wrong prediction."""
+    for name, record in card.files.items():
+        path = model_dir / name
+        if not path.is_file():
+            raise ModelArtifactError(f"{path}: missing (model.json lists it)")
+        digest = file_sha256(path)
+        if digest != record.get("sha256"):
+            raise ModelArtifactError(
+                f"{path}: sha256 {digest[:12]}... differs from the recorded "
+                f"{str(record.get('sha256'))[:12]}... (damaged or replaced file)"
+            )
 
 
 def write_card(card: ModelCard, model_dir: str | Path) -> Path:

@@ -15,16 +15,20 @@ from pathlib import Path
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
+from PIL import Image
 
 from classifier.artifact import (
     DEFAULT_MODEL_DIR,
     MODEL_FILE,
     ModelArtifactError,
     ModelCard,
+    check_files,
     read_card,
 )
+from classifier.detectors import FACE_SIGNALS, FaceDetector, FaceDetectorSpec, letterbox
+from classifier.head import LinearHead
 from classifier.hierarchy import max_constraint, predicted_labels
-from classifier.images import DEFAULT_MAX_PIXELS, ImageError, preprocess
+from classifier.images import DEFAULT_MAX_PIXELS, ImageError, decode_image, resize_center_crop
 from classifier.taxonomy import Taxonomy
 
 
@@ -59,6 +63,7 @@ class TopicModel:
         self.model_dir = model_dir
         self.card = card
         self.taxonomy: Taxonomy = card.taxonomy
+        check_files(model_dir, card)
         try:
             self._interpreter = Interpreter(
                 model_path=str(model_dir / MODEL_FILE), num_threads=num_threads
@@ -68,23 +73,43 @@ class TopicModel:
                 f"{model_dir / MODEL_FILE}: not a usable model: {err}"
             ) from None
         input_detail = self._interpreter.get_input_details()[0]
-        output_detail = self._interpreter.get_output_details()[0]
         expected = (card.input_size, card.input_size, 3)
         if tuple(input_detail["shape"][1:]) != expected or input_detail["dtype"] != np.uint8:
             raise ModelArtifactError(
                 f"{model_dir}: model input is {input_detail['shape']} {input_detail['dtype']}, "
                 f"model.json says {expected} uint8"
             )
-        if output_detail["shape"][-1] != len(card.labels):
+        outputs = self._interpreter.get_output_details()
+        by_width = {int(o["shape"][-1]): o for o in outputs}
+        scores_detail = by_width.pop(len(card.labels), None)
+        features_width = int(card.head["inputs"][0]["size"]) if card.head else None
+        features_detail = by_width.pop(features_width, None) if features_width else None
+        if scores_detail is None or (card.head and features_detail is None) or by_width:
             raise ModelArtifactError(
-                f"{model_dir}: model has {output_detail['shape'][-1]} outputs "
-                f"for {len(card.labels)} labels"
+                f"{model_dir}: model outputs {[list(o['shape']) for o in outputs]}, model.json "
+                f"says {len(card.labels)} label scores"
+                + (f" and {features_width} features" if features_width else "")
             )
         self._input_index = input_detail["index"]
-        self._output_index = output_detail["index"]
-        self._output_quant = output_detail["quantization"]  # (scale, zero point); (0, 0) if float
+        self._outputs = [(scores_detail["index"], scores_detail["quantization"])]
+        if features_detail is not None:
+            self._outputs.append((features_detail["index"], features_detail["quantization"]))
         self._batch = int(input_detail["shape"][0])
         self._interpreter.allocate_tensors()
+        self.face_detector = (
+            FaceDetector(
+                model_dir / card.detectors["face"]["file"],
+                FaceDetectorSpec.from_json(card.detectors["face"]),
+                num_threads,
+            )
+            if "face" in card.detectors
+            else None
+        )
+        self.head = (
+            LinearHead(model_dir / card.head["file"], card.head, card.labels)
+            if card.head
+            else None
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, num_threads: int = 1) -> TopicModel:
@@ -128,23 +153,63 @@ class TopicModel:
             )
         return self.card.operating_points[name].thresholds
 
-    def predict_arrays(self, pixels: np.ndarray) -> np.ndarray:
-        """(N, size, size, 3) uint8 -> (N, n_labels) scores in [0, 1], hierarchy enforced."""
+    @property
+    def input_sizes(self) -> tuple[int, ...]:
+        """The sizes one decoded image is prepared at: the graph's, then the detector's."""
+        face = (self.face_detector.spec.input_size,) if self.face_detector else ()
+        return (self.card.input_size, *face)
+
+    def graph_outputs(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(N, size, size, 3) uint8 -> (graph label scores in [0, 1], pooled features or
+        None), dequantized, before the head and the hierarchy."""
         pixels = np.asarray(pixels, dtype=np.uint8)
         if pixels.ndim != 4 or pixels.shape[1:] != (self.card.input_size, self.card.input_size, 3):
             raise ValueError(f"expected (N, {self.card.input_size}, {self.card.input_size}, 3)")
-        if len(pixels) == 0:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
         if len(pixels) != self._batch:
             self._interpreter.resize_tensor_input(self._input_index, pixels.shape)
             self._interpreter.allocate_tensors()
             self._batch = len(pixels)
         self._interpreter.set_tensor(self._input_index, pixels)
         self._interpreter.invoke()
-        raw = self._interpreter.get_tensor(self._output_index)
-        scale, zero_point = self._output_quant
-        scores = (raw.astype(np.float32) - zero_point) * scale if scale else raw.astype(np.float32)
+        values = []
+        for index, (scale, zero_point) in self._outputs:  # (0, 0) if float
+            raw = self._interpreter.get_tensor(index)
+            values.append((raw.astype(np.float32) - zero_point) * scale if scale else raw)
+        scores = np.clip(values[0].astype(np.float32), 0.0, 1.0)
+        return scores, (values[1].astype(np.float32) if len(values) > 1 else None)
+
+    def face_signals(self, letterboxed: np.ndarray) -> np.ndarray:
+        """(N, s, s, 3) uint8 letterboxed images -> (N, len(FACE_SIGNALS)); (N, 0) without
+        a face detector."""
+        if self.face_detector is None:
+            return np.zeros((len(letterboxed), 0), dtype=np.float32)
+        return np.stack([self.face_detector.signals(x) for x in letterboxed]).reshape(
+            len(letterboxed), len(FACE_SIGNALS)
+        )
+
+    def predict_arrays(
+        self, pixels: np.ndarray, letterboxed: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(N, size, size, 3) uint8 -> (N, n_labels) scores in [0, 1], hierarchy enforced.
+
+        A model with a face detector also needs the letterboxed copies (`prepare`)."""
+        if len(pixels) == 0:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        scores, features = self.graph_outputs(pixels)
+        if self.head is not None:
+            if self.face_detector is not None and letterboxed is None:
+                raise ValueError("this model also reads the letterboxed image (see prepare)")
+            face = self.face_signals(letterboxed if letterboxed is not None else pixels[:0])
+            scores = self.head.scores(scores, features, face)
         return max_constraint(np.clip(scores, 0.0, 1.0), self.taxonomy)
+
+    def prepare(self, image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+        """One decoded image -> (graph input, detector input or None): one preprocessing
+        path per input size, shared by training and serving."""
+        pixels = resize_center_crop(image, self.card.input_size)
+        if self.face_detector is None:
+            return pixels, None
+        return pixels, letterbox(image, self.face_detector.spec.input_size)
 
     def predict_bytes(
         self,
@@ -156,21 +221,28 @@ class TopicModel:
         """Encoded images -> one Prediction or ImageError each, in input order.
 
         A bad image becomes its error value; the others are still predicted (in one batch).
+        Each image is decoded once, then prepared at each input size.
         """
         thresholds = self.thresholds(operating_point, threshold)
         results: list[Prediction | ImageError | None] = [None] * len(images)
-        arrays, positions, decode_ms = [], [], []
+        arrays, boxed, positions, decode_ms = [], [], [], []
         for i, data in enumerate(images):
             start = time.perf_counter()
             try:
-                arrays.append(preprocess(data, self.card.input_size, max_pixels=max_pixels))
-                positions.append(i)
-                decode_ms.append((time.perf_counter() - start) * 1000)
+                image = decode_image(data, max_pixels=max_pixels, min_size=max(self.input_sizes))
+                pixels, letterboxed = self.prepare(image)
             except ImageError as err:
                 results[i] = err
+                continue
+            arrays.append(pixels)
+            boxed.append(letterboxed)
+            positions.append(i)
+            decode_ms.append((time.perf_counter() - start) * 1000)
         if arrays:
             start = time.perf_counter()
-            scores = self.predict_arrays(np.stack(arrays))
+            scores = self.predict_arrays(
+                np.stack(arrays), np.stack(boxed) if self.face_detector else None
+            )
             infer_ms = (time.perf_counter() - start) * 1000 / len(arrays)
             for i, row, ms in zip(positions, scores, decode_ms, strict=True):
                 results[i] = Prediction(

@@ -149,10 +149,14 @@ def weight_rounding_bias_corrected(model, calibration: np.ndarray, batch: int = 
             model.get_layer(name).set_weights(weights)
 
 
-def run_tflite(model_bytes: bytes, pixels: np.ndarray, batch: int = 32) -> np.ndarray:
-    """Scores of a TFLite model with uint8 input on (N, S, S, 3) uint8, dequantized."""
+def run_tflite(model_bytes: bytes, pixels: np.ndarray, batch: int = 32,
+               width: int | None = None) -> np.ndarray:
+    """Scores of a TFLite model with uint8 input on (N, S, S, 3) uint8, dequantized: its
+    first output, or the one `width` columns wide (a model with several outputs)."""
     interpreter = Interpreter(model_content=model_bytes, num_threads=2)
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    if width is not None:
+        (out,) = [o for o in interpreter.get_output_details() if o["shape"][-1] == width]
     scale, zero_point = out["quantization"]
     results = []
     for start in range(0, len(pixels), batch):

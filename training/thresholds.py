@@ -56,3 +56,40 @@ def operating_points(
         }
         for name, p in TARGETS.items()
     }
+
+
+def best_f1_threshold(targets: np.ndarray, scores: np.ndarray) -> float | None:
+    """The threshold with the highest F1 (ties to the higher threshold); None without a
+    positive that any threshold strictly inside (0, 1) separates."""
+    return _best(targets, scores, lambda tp, predicted, positives: 2 * tp / (predicted + positives))
+
+
+def min_recall_threshold(
+    targets: np.ndarray, scores: np.ndarray, min_recall: float
+) -> float | None:
+    """The highest threshold whose recall is at least `min_recall` (the most precise
+    "broad" point); None where no threshold reaches it."""
+    return _best(
+        targets,
+        scores,
+        lambda tp, predicted, positives: np.where(tp / positives >= min_recall, tp / predicted, -1),
+    )
+
+
+def _best(targets: np.ndarray, scores: np.ndarray, value) -> float | None:
+    """The candidate threshold (midpoints of distinct scores, as above) that maximises
+    value(tp, predicted, positives), ties to the higher threshold; None if the best value
+    is not positive."""
+    y = np.asarray(targets, dtype=bool)
+    s = np.asarray(scores, dtype=np.float64)
+    distinct = np.unique(s)[::-1]
+    if not y.any() or len(distinct) < 2:
+        return None
+    candidates = (distinct[:-1] + distinct[1:]) / 2
+    order = np.argsort(-s, kind="stable")
+    predicted = np.searchsorted(-s[order], -candidates, side="left")
+    tp = np.cumsum(y[order])[predicted - 1]
+    values = np.where((candidates > 0) & (candidates < 1) & (tp > 0),
+                      value(tp, predicted, y.sum()), -1.0)
+    best = int(np.argmax(values))
+    return float(candidates[best]) if values[best] > 0 else None

@@ -57,3 +57,24 @@ def svg_to_image(svg: str, width: int, background: str | None = None) -> Image.I
 
     png = resvg_py.svg_to_bytes(svg_string=svg, width=width, background=background)
     return Image.open(io.BytesIO(bytes(png))).convert("RGBA")
+
+
+def degraded(data: bytes, rng: np.random.Generator) -> bytes:
+    """A copy that looks like a small Commons thumbnail blown up: scaled down to 48-160 px
+    on its shorter side and back up (bilinear), or blurred; PNG. The real labelled Commons
+    tiles often look like that, the bot's sharp thumbnails do not: training on both kinds
+    of each source keeps the head from learning "blurry means Commons"."""
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    w, h = image.size
+    if rng.random() < 0.6:
+        short = int(rng.integers(48, 161))
+        scale = short / min(w, h)
+        if scale < 1:
+            small = image.resize((max(1, round(w * scale)), max(1, round(h * scale))),
+                                 Image.Resampling.BILINEAR)
+            image = small.resize((w, h), Image.Resampling.BILINEAR)
+    else:
+        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.8, 2.0)))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
