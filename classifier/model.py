@@ -221,30 +221,52 @@ class TopicModel:
         """Encoded images -> one Prediction or ImageError each, in input order.
 
         A bad image becomes its error value; the others are still predicted (in one batch).
-        Each image is decoded once, then prepared at each input size.
+        Each image is decoded once (`decode_image`), then prepared at each input size.
         """
-        thresholds = self.thresholds(operating_point, threshold)
-        results: list[Prediction | ImageError | None] = [None] * len(images)
-        arrays, boxed, positions, decode_ms = [], [], [], []
-        for i, data in enumerate(images):
+        decoded: list[Image.Image | ImageError] = []
+        decode_ms = []
+        for data in images:
             start = time.perf_counter()
             try:
-                image = decode_image(data, max_pixels=max_pixels, min_size=max(self.input_sizes))
-                pixels, letterboxed = self.prepare(image)
+                decoded.append(
+                    decode_image(data, max_pixels=max_pixels, min_size=max(self.input_sizes))
+                )
             except ImageError as err:
-                results[i] = err
+                decoded.append(err)
+            decode_ms.append((time.perf_counter() - start) * 1000)
+        return self.predict_images(decoded, operating_point, threshold, decode_ms)
+
+    def predict_images(
+        self,
+        images: Sequence[Image.Image | ImageError],
+        operating_point: str | None = None,
+        threshold: float | None = None,
+        decode_ms: Sequence[float] | None = None,
+    ) -> list[Prediction | ImageError]:
+        """Decoded RGB images (from `decode_image`) -> one Prediction each, in input order;
+        an ImageError in the input is passed through, so a caller that decodes once for
+        other uses too can hand its results over as they are."""
+        thresholds = self.thresholds(operating_point, threshold)
+        results: list[Prediction | ImageError | None] = [None] * len(images)
+        arrays, boxed, positions, prepare_ms = [], [], [], []
+        for i, image in enumerate(images):
+            if isinstance(image, ImageError):
+                results[i] = image
                 continue
+            start = time.perf_counter()
+            pixels, letterboxed = self.prepare(image)
             arrays.append(pixels)
             boxed.append(letterboxed)
             positions.append(i)
-            decode_ms.append((time.perf_counter() - start) * 1000)
+            extra = decode_ms[i] if decode_ms else 0.0
+            prepare_ms.append((time.perf_counter() - start) * 1000 + extra)
         if arrays:
             start = time.perf_counter()
             scores = self.predict_arrays(
                 np.stack(arrays), np.stack(boxed) if self.face_detector else None
             )
             infer_ms = (time.perf_counter() - start) * 1000 / len(arrays)
-            for i, row, ms in zip(positions, scores, decode_ms, strict=True):
+            for i, row, ms in zip(positions, scores, prepare_ms, strict=True):
                 results[i] = Prediction(
                     model_name=self.name,
                     model_version=self.version,

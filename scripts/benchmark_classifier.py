@@ -4,7 +4,8 @@
 
 Measures, for one thread on one core:
 - end to end: encoded JPEG thumbnail bytes -> decode + resize -> inference -> labels;
-- inference alone, on arrays decoded beforehand;
+- inference alone (graph, and the face detector and head where the model has them), on
+  images decoded and prepared beforehand; the face detector alone;
 - the same for the float model built beside the int8 one (runs/default-model/float,
   made by `python -m training.build_default_model`), if present;
 - startup to the first prediction, and peak RSS, each in a fresh process.
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from classifier.artifact import DEFAULT_MODEL_DIR  # noqa: E402
-from classifier.images import preprocess  # noqa: E402
+from classifier.images import decode_image  # noqa: E402
 from classifier.model import TopicModel  # noqa: E402
 from training.sample_images import package_photos  # noqa: E402
 
@@ -82,13 +83,23 @@ def rate(fn, items, repeats: int) -> float:
 
 def measure(model_dir: Path, images: list[bytes], repeats: int) -> dict:
     model = TopicModel.load(model_dir, num_threads=1)
-    size = model.card.input_size
-    arrays = [preprocess(data, size)[None] for data in images]
+
+    def prepare(data: bytes):
+        """Decode once, then every input size the model reads (as predict_bytes does)."""
+        pixels, boxed = model.prepare(decode_image(data, min_size=max(model.input_sizes)))
+        return pixels[None], None if boxed is None else boxed[None]
+
+    prepared = [prepare(data) for data in images]
     model.predict_bytes(images[:3])  # warm-up
     end_to_end = rate(lambda data: model.predict_bytes([data]), images, repeats)
-    inference = rate(model.predict_arrays, arrays, repeats)
-    decode = rate(lambda data: preprocess(data, size), images, repeats)
+    inference = rate(lambda p: model.predict_arrays(*p), prepared, repeats)
+    decode = rate(prepare, images, repeats)
+    detector = {}
+    if model.face_detector is not None:
+        face = rate(lambda p: model.face_signals(p[1]), prepared, repeats)
+        detector = {"face_detector_ms": round(1000 / face, 2)}
     return {
+        **detector,
         "end_to_end_images_per_s_per_core": round(end_to_end, 1),
         "inference_images_per_s_per_core": round(inference, 1),
         "preprocess_images_per_s_per_core": round(decode, 1),

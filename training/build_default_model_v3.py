@@ -126,26 +126,27 @@ def head_spec(combine: dict[str, str], n_face: int) -> dict:
 
 def extra_images(data_dir: Path, taxonomy: Taxonomy, rng: np.random.Generator):
     """(images, targets, known, source) of the non-Commons training rows: every render,
-    real flag, real logo and package photo, and one degraded copy of each."""
+    real flag, real logo and package photo (a negative for every drawn label, whatever
+    else it shows), and one degraded copy of each."""
     table = pd.read_parquet(data_dir / "table.parquet")
     images = [(data_dir / x).read_bytes() for x in table["image"]]
     targets = closed(label_matrix(table["labels"], taxonomy), taxonomy)
-    drawn_only = table["kind"].isin(["photo", *rendered.negatives.KINDS.values()]).to_numpy()
     sources = [f"render:{k}" for k in table["kind"]]
     for name, group, label in (("real flag", real_flags(), "Maps & Flags"),
                                ("real logo", real_logos(), "Logos & Symbols")):
         images += list(group.values())
         row = closed(label_matrix([label], taxonomy), taxonomy)
         targets = np.concatenate([targets, np.repeat(row, len(group), axis=0)])
-        drawn_only = np.concatenate([drawn_only, np.zeros(len(group), dtype=bool)])
         sources += [name] * len(group)
     photos = package_photos()
     images += list(photos.values())
     targets = np.concatenate([targets, np.zeros((len(photos), len(taxonomy.labels)))])
-    drawn_only = np.concatenate([drawn_only, np.ones(len(photos), dtype=bool)])
     sources += ["package photo"] * len(photos)
+    # Under cross-validation on the Commons images, extra rows helped the drawn labels
+    # only (Maps & Flags, Chemistry) and lowered the others (People, History): so they
+    # teach the drawn labels, each row only the ones its source can say something about.
     drawn = np.isin(taxonomy.labels, DRAWN)
-    known = np.where(drawn_only[:, None], drawn[None, :], True)
+    known = np.repeat(drawn[None, :], len(images), axis=0)
     n = len(images)
     images += [degraded(x, rng) for x in tqdm(images, desc="degraded copies", unit="img")]
     return (images, np.concatenate([targets, targets]).astype(np.float32),
@@ -219,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"where {WHEEL} is downloaded (default: %(default)s)")
     parser.add_argument("--face-detector", choices=sorted(FACE_DETECTORS), default="short",
                         help="BlazeFace variant (default: %(default)s)")
-    parser.add_argument("--extra-weight", type=float, default=0.1,
+    parser.add_argument("--extra-weight", type=float, default=0.03,
                         help="loss weight of each non-Commons row against 1 for a Commons image "
                         "(default: %(default)s)")
     parser.add_argument("--c", type=float, default=0.05,
@@ -278,10 +279,11 @@ def main(argv: list[str] | None = None) -> int:
         default_operating_point=DEFAULT_POINT, detectors={"face": spec.to_json()},
     )
 
-    def card(points, combine, **more) -> ModelCard:
+    def card(points, combine, folder: Path = out, **more) -> ModelCard:
         head = head_spec(combine, len(FACE_SIGNALS))
         head["inputs"][1]["size"] = len(taxonomy.labels)
-        files = {name: {"sha256": file_sha256(out / name), "bytes": (out / name).stat().st_size}
+        files = {name: {"sha256": file_sha256(folder / name),
+                        "bytes": (folder / name).stat().st_size}
                  for name in (MODEL_FILE, spec.file, HEAD_FILE)}
         return ModelCard(**card_fields, operating_points=points, head=head, files=files, **more)
 
@@ -334,6 +336,19 @@ def main(argv: list[str] | None = None) -> int:
     write_card(card(points, combine), out)
     new = TopicModel.load(out)
     checks = regression_checks(new, photos)
+    # The whole model in int8 against the same model with the float graph.
+    float_dir = args.out / "float"
+    float_dir.mkdir(exist_ok=True)
+    (float_dir / MODEL_FILE).write_bytes(float_bytes)
+    for name in (spec.file, HEAD_FILE):
+        shutil.copyfile(out / name, float_dir / name)
+    write_card(card(points, combine, float_dir), float_dir)
+    evaluation = list(evaluation_images(evaluation_photos).values())
+    both = [np.array([[r.probabilities[x] for x in taxonomy.labels]
+                      for r in m.predict_bytes(evaluation)])
+            for m in (new, TopicModel.load(float_dir))]
+    int8_vs_float = {p: compare(*both, taxonomy, points[p].thresholds) for p in POINTS}
+    print(f"whole model int8/float: {json.dumps(int8_vs_float)}")
     metrics = {
         "commons_dev_cross_validated": {
             "data": f"{len(y)} people-labelled Commons images ({args.dev.name}: montage tiles "
@@ -351,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
             **{p: {k: graph_only[p][k] for k in ("micro_f1", "macro_f1", "per_label")}
                for p in POINTS},
         },
+        "int8_vs_float": {"data": f"{len(evaluation)} images: v1's evaluation photos (none "
+                          "used for calibration) and 4 seeded variants of each", **int8_vs_float},
         "int8_vs_float_graph": agreement,
         "extra_training_rows": pd.Series(sources).value_counts().sort_index().to_dict(),
         **checks,
@@ -377,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         "evaluation_photos": sorted(evaluation_photos),
         "head": {"c": args.c, "extra_weight": args.extra_weight, "seed": SEED},
         "tflite_sha256": file_sha256(out / MODEL_FILE),
+        "v2_head_sha256": file_sha256(v2.HEAD_FILE),
         "int8_agreement_gate": args.min_agreement,
         "build_seconds": round(time.time() - started),
     }
@@ -389,9 +407,10 @@ def main(argv: list[str] | None = None) -> int:
     write_markdown(final, out / "MODEL_CARD.md")
     print(f"built in {provenance['build_seconds']} s; head sha256 "
           f"{final.files[HEAD_FILE]['sha256'][:16]}")
-    if agreement["top_level_agreement"] < args.min_agreement:
-        print(f"REFUSED: graph int8 top-level agreement {agreement['top_level_agreement']:.3f}"
-              f" is below {args.min_agreement}", file=sys.stderr)
+    measured = int8_vs_float[DEFAULT_POINT]["top_level_agreement"]
+    if measured < args.min_agreement:
+        print(f"REFUSED: int8 top-level agreement {measured:.3f} is below {args.min_agreement}",
+              file=sys.stderr)
         return 1
     if args.install:
         install(out)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import binomtest
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 from tqdm import tqdm
@@ -37,7 +38,9 @@ POINTS = {
 DEFAULT_POINT = "precise"
 MIN_FIT_POSITIVES = 4  # fewer positives in the training folds: the label keeps the graph's
 MIN_INNER_F1 = 0.4  # a label whose best inner F1 is lower is not suggested at all
-MIN_PRECISE_HITS = 3  # the precise point needs this many inner true positives, or none
+# The precise point suggests a label only where the inner folds make its precision at
+# the chosen threshold likely: the lower end of the 95 % Wilson interval at least this.
+MIN_PRECISE_LOWER_BOUND = 0.5
 
 
 @dataclass
@@ -62,19 +65,18 @@ class Rows:
 
 def fit_linear(rows: Rows, c: float, fitted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(weights (n_inputs, n_labels), bias) of one logistic regression per label in
-    `fitted`, on standardised inputs folded back into the weights (so the runtime applies
-    x @ W + b to raw inputs); other labels get zeros."""
-    mean = rows.x.mean(axis=0)
-    scale = rows.x.std(axis=0) + 1e-6
-    z = (rows.x - mean) / scale
+    `fitted`, each on the rows that know that label, standardised over those rows and
+    folded back into the weights (so the runtime applies x @ W + b to raw inputs); other
+    labels get zeros. Classes are balanced, on top of the rows' own weights."""
     weights = np.zeros((rows.x.shape[1], rows.y.shape[1]), dtype=np.float64)
     bias = np.zeros(rows.y.shape[1], dtype=np.float64)
     for j in np.flatnonzero(fitted):
         m = rows.known[:, j]
-        y = rows.y[m, j]
+        x, y = rows.x[m], rows.y[m, j]
+        mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
         w = rows.weight[m] * np.where(y > 0, len(y) / (2 * max(y.sum(), 1)),
                                       len(y) / (2 * max(len(y) - y.sum(), 1)))
-        model = LogisticRegression(C=c, max_iter=1000).fit(z[m], y, sample_weight=w)
+        model = LogisticRegression(C=c, max_iter=1000).fit((x - mean) / scale, y, sample_weight=w)
         weights[:, j] = model.coef_[0] / scale
         bias[j] = model.intercept_[0] - float((model.coef_[0] * mean / scale).sum())
     return weights.astype(np.float32), bias.astype(np.float32)
@@ -122,13 +124,19 @@ def choose(y: np.ndarray, graph: np.ndarray, learned: np.ndarray, fitted: np.nda
                 thresholds[point][label] = None
             elif point == "precise":
                 t = max_recall_at_precision(y[:, j], scores[:, j], target)
-                hits = 0 if t is None else int(((scores[:, j] >= t) & (y[:, j] > 0)).sum())
-                thresholds[point][label] = t if hits >= MIN_PRECISE_HITS else None
+                thresholds[point][label] = t if t is not None and _likely_precise(
+                    y[:, j], scores[:, j] >= t) else None
             elif point == "balanced":
                 thresholds[point][label] = best_f1_threshold(y[:, j], scores[:, j])
             else:
                 thresholds[point][label] = min_recall_threshold(y[:, j], scores[:, j], target)
     return Choice(rule, thresholds)
+
+
+def _likely_precise(y: np.ndarray, predicted: np.ndarray) -> bool:
+    hits = int((predicted & (y > 0)).sum())
+    interval = binomtest(hits, int(predicted.sum())).proportion_ci(method="wilson")
+    return interval.low >= MIN_PRECISE_LOWER_BOUND
 
 
 def _f1(y: np.ndarray, predicted: np.ndarray) -> float:

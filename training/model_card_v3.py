@@ -73,6 +73,7 @@ def write_markdown(card: ModelCard, path: Path) -> None:
                   + ", ".join(f"{photos[p]['same_label_set']}/{photos[p]['photos']} unchanged "
                               f"at {p}" for p in points) + ".")
     agreement = m["int8_vs_float_graph"]
+    whole = m["int8_vs_float"][card.default_operating_point]
     lines += [
         "",
         "## Other checks",
@@ -80,7 +81,10 @@ def write_markdown(card: ModelCard, path: Path) -> None:
         *checks,
         f"- int8 graph against its float reference on {agreement['images']} held-out package "
         f"photo variants: top-level agreement {agreement['top_level_agreement']}, all labels "
-        f"{agreement['all_labels_agreement']} (gate {card.provenance['int8_agreement_gate']}).",
+        f"{agreement['all_labels_agreement']}; the whole model (graph, detector and head) in "
+        f"int8 against the same with the float graph, at the default point: top-level "
+        f"agreement {whole['top_level_agreement']}, all labels {whole['all_labels_agreement']}"
+        f" (gate {card.provenance['int8_agreement_gate']}).",
         "",
         "## Limitations",
         "",
