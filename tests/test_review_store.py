@@ -34,20 +34,22 @@ def add_file(
     adds_topic: bool | None = True,
     version: str = "1",
     claimed: tuple[str, ...] | None = ("Nature",),
+    title: str | None = None,
 ) -> dict[str, int]:
     """Record an upload with one suggestion per label; returns {label: suggestion id}."""
+    title = title or f"File:{logid}.jpg"
     sha1 = f"{logid:040x}"
     ts = f"2024-05-01T10:{logid // 60 % 60:02d}:{logid % 60:02d}Z"
     pred = PredictionRecord(sha1, "m", version, "op", tuple(labels), labels)
     store.record_upload(
-        FileRecord(logid, f"File:{logid}.jpg", ts, "classified", sha1=sha1, uploader="Up",
-                   claimed_topics=claimed),
+        FileRecord(
+            logid, title, ts, "classified", sha1=sha1, uploader="Up", claimed_topics=claimed
+        ),
         Cursor(ts, logid),
         pred,
         [SuggestionRecord(label, score, adds_topic) for label, score in labels.items()],
     )
-    ids = {r.label: r.suggestion_id for r in store.report_rows() if r.title == f"File:{logid}.jpg"}
-    return ids
+    return {r.label: r.suggestion_id for r in store.report_rows() if r.title == title}
 
 
 def state_of(store: Store, suggestion_id: int) -> str:
