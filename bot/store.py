@@ -37,6 +37,7 @@ import json
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -56,7 +57,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
-    case,
     create_engine,
     func,
     or_,
@@ -165,8 +165,15 @@ suggestions_table = Table(
     **MYSQL_TABLE,
 )
 
-# the review tool's per-topic galleries page newest-first through one label
+# the review tool: a topic's gallery pages newest-first through the first index; counts
+# per label (to review, confirmable) are read from the second alone, never the table
 Index("ix_suggestions_label_id", suggestions_table.c.label, suggestions_table.c.id)
+Index(
+    "ix_suggestions_label_counts",
+    suggestions_table.c.label,
+    suggestions_table.c.state,
+    suggestions_table.c.adds_topic,
+)
 
 reviews_table = Table(
     "reviews",
@@ -931,46 +938,66 @@ class Store:
         with self.engine.connect() as conn:
             return [ReviewRecord(*row) for row in conn.execute(query)]
 
-    def label_review_counts(self, model_version: str | None = None) -> dict[str, tuple[int, int]]:
+    def label_review_counts(
+        self, model_version: str | None = None, labels: Collection[str] | None = None
+    ) -> dict[str, tuple[int, int]]:
         """{label: (accepted, rejected)} over standing reviews, of suggestions made by
-        `model_version` (None: every model). The measured precision is accepted / both."""
+        `model_version` (None: every model), of `labels` (None: all). The measured
+        precision is accepted / both."""
         r, s = reviews_table, suggestions_table
-        accepted = func.sum(case((r.c.decision == "accepted", 1), else_=0))
-        rejected = func.sum(case((r.c.decision == "rejected", 1), else_=0))
+        # grouped by decision first and filtered on reviews, so the database walks the
+        # (few) standing reviews rather than every suggestion of every label
         query = (
-            select(s.c.label, accepted, rejected)
-            .join(r, r.c.live_suggestion_id == s.c.id)
-            .group_by(s.c.label)
+            select(s.c.label, r.c.decision, func.count())
+            .select_from(r)
+            .join(s, s.c.id == r.c.live_suggestion_id)
+            .where(r.c.live_suggestion_id.is_not(None))
+            .group_by(r.c.decision, s.c.label)
         )
         if model_version is not None:
             query = query.where(s.c.model_version == model_version)
+        if labels is not None:
+            query = query.where(s.c.label.in_(list(labels)))
+        counts: dict[str, tuple[int, int]] = {}
         with self.engine.connect() as conn:
-            return {label: (int(a), int(n)) for label, a, n in conn.execute(query)}
+            for label, decision, n in conn.execute(query):
+                accepted, rejected = counts.get(label, (0, 0))
+                counts[label] = (
+                    (accepted + n, rejected) if decision == "accepted" else (accepted, rejected + n)
+                )
+        return counts
 
     def label_category_confirmations(
-        self, model_version: str | None = None
+        self, model_version: str | None = None, labels: Collection[str] | None = None
     ) -> dict[str, tuple[int, int]]:
         """{label: (confirmed, confirmable)}: of the suggestions whose file's categories
-        did not imply the label when suggested (adds_topic true or unknown), how many the
-        file's categories implied later (`confirm_by_categories`)."""
+        did not imply the label when suggested (adds_topic true or unknown; withdrawn ones
+        left out), how many the file's categories implied later (`confirm_by_categories`)."""
         s, c = suggestions_table, category_confirmations_table
-        confirmed = func.count(c.c.suggestion_id)
-        query = (
-            select(s.c.label, confirmed, func.count())
-            .outerjoin(c, c.c.suggestion_id == s.c.id)
-            .where(or_(s.c.adds_topic.is_(None), s.c.adds_topic.is_(True)))
-            .group_by(s.c.label)
+        confirmable = and_(
+            or_(s.c.adds_topic.is_(None), s.c.adds_topic.is_(True)), s.c.state != "withdrawn"
         )
+        eligible = select(s.c.label, func.count()).where(confirmable).group_by(s.c.label)
+        # labels of the (few) confirmations, counted here: grouped in SQL, the database
+        # would walk every suggestion of every label instead
+        confirmed = select(s.c.label).select_from(c).join(s, s.c.id == c.c.suggestion_id)
         if model_version is not None:
-            query = query.where(s.c.model_version == model_version)
+            eligible = eligible.where(s.c.model_version == model_version)
+            confirmed = confirmed.where(s.c.model_version == model_version)
+        if labels is not None:
+            eligible = eligible.where(s.c.label.in_(list(labels)))
+            confirmed = confirmed.where(s.c.label.in_(list(labels)))
         with self.engine.connect() as conn:
-            return {label: (int(k), int(n)) for label, k, n in conn.execute(query)}
+            marked = Counter(conn.execute(confirmed).scalars())
+            return {label: (marked.get(label, 0), n) for label, n in conn.execute(eligible)}
 
-    def label_precision(self, model_version: str | None = None) -> list[LabelPrecision]:
+    def label_precision(
+        self, model_version: str | None = None, labels: Collection[str] | None = None
+    ) -> list[LabelPrecision]:
         """The precision table: per label, reviews and confirmations by categories, kept
-        apart; labels in alphabetical order."""
-        reviews = self.label_review_counts(model_version)
-        confirmations = self.label_category_confirmations(model_version)
+        apart; labels in alphabetical order (only `labels`, when given)."""
+        reviews = self.label_review_counts(model_version, labels)
+        confirmations = self.label_category_confirmations(model_version, labels)
         return [
             LabelPrecision(label, *reviews.get(label, (0, 0)), *confirmations.get(label, (0, 0)))
             for label in sorted(reviews.keys() | confirmations.keys())
@@ -1044,16 +1071,16 @@ class Store:
         return self._write(work)
 
     def gallery_labels(self) -> dict[str, int]:
-        """{label: suggestions awaiting review}, for the review tool's topic filter."""
+        """{label: suggestions awaiting review}, for the review tool's topic filter (every
+        label with a suggestion, 0 when all are reviewed). Grouped by label and state
+        without a WHERE, so the database counts from an index alone."""
         s = suggestions_table
-        query = (
-            select(s.c.label, func.count())
-            .where(s.c.state.in_(REVIEWABLE_STATES))
-            .group_by(s.c.label)
-            .order_by(s.c.label)
-        )
+        query = select(s.c.label, s.c.state, func.count()).group_by(s.c.label, s.c.state)
+        counts: dict[str, int] = {}
         with self.engine.connect() as conn:
-            return {label: n for label, n in conn.execute(query)}
+            for label, state, n in conn.execute(query):
+                counts[label] = counts.get(label, 0) + (n if state in REVIEWABLE_STATES else 0)
+        return dict(sorted(counts.items()))
 
     def gallery_rows(
         self,
@@ -1089,10 +1116,18 @@ class Store:
             .join(f, f.c.logid == s.c.logid)
             .outerjoin(r, r.c.live_suggestion_id == s.c.id)
             .outerjoin(c, c.c.suggestion_id == s.c.id)
-            .where(s.c.state.in_(list(states)))
             .order_by(s.c.id.desc())
             .limit(limit)
         )
+        for dialect in ("mysql", "mariadb"):
+            # MariaDB would start from files and sort every row; suggestions first, it walks
+            # the newest ids and stops at the page's end
+            query = query.prefix_with("STRAIGHT_JOIN", dialect=dialect)
+        # said as the states left out: reviewed and withdrawn rows are few, so the
+        # database walks the newest ids instead of sorting every open row by id
+        excluded = [state for state in SUGGESTION_STATES if state not in states]
+        if excluded:
+            query = query.where(s.c.state.not_in(excluded))
         if label is not None:
             query = query.where(s.c.label == label)
         if new_only:

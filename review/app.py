@@ -129,7 +129,7 @@ def index() -> Any:
     more, rows = len(rows) > review.page_size, rows[: review.page_size]
     version = _model_version(store)
     held = store.held_back_labels(review.precision_floor, review.min_reviews, version)
-    precision = {p.label: p for p in store.label_precision(version)}
+    precision = store.label_precision(version, labels=[topic]) if topic else []
     args = {k: v for k, v in request.args.items() if k != "before"}
     return render_template(
         "gallery.html",
@@ -139,7 +139,7 @@ def index() -> Any:
         status=status,
         filters=filters,
         held=held,
-        precision=precision.get(topic) if topic else None,
+        precision=precision[0] if precision else None,
         links=current_app.extensions["review_links"],
         thumb_width=review.thumb_width,
         next_url=_url_with(args, before=rows[-1].suggestion_id) if more and rows else None,

@@ -1,6 +1,6 @@
 """Reviews of suggestions (who decided what, when, and whether it was undone), the
-implicit signal "confirmed by categories", and an index for the review tool's per-topic
-galleries.
+implicit signal "confirmed by categories", and two indexes for the review tool: (label,
+id) for a topic's gallery newest-first, (label, state, adds_topic) for counts per label.
 
 A review stands while `live_suggestion_id` holds its suggestion's id; an undo sets it to
 NULL. The unique constraint on that column is what makes a review count once: two
@@ -48,11 +48,17 @@ def upgrade() -> None:
             sa.Column("confirmed_at", sa.DateTime, nullable=False),
             **MYSQL_TABLE,
         )
-    if "ix_suggestions_label_id" not in {i["name"] for i in inspector.get_indexes("suggestions")}:
+    indexes = {i["name"] for i in inspector.get_indexes("suggestions")}
+    if "ix_suggestions_label_id" not in indexes:
         op.create_index("ix_suggestions_label_id", "suggestions", ["label", "id"])
+    if "ix_suggestions_label_counts" not in indexes:
+        op.create_index(
+            "ix_suggestions_label_counts", "suggestions", ["label", "state", "adds_topic"]
+        )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_suggestions_label_counts", "suggestions")
     op.drop_index("ix_suggestions_label_id", "suggestions")
     op.drop_table("category_confirmations")
     op.drop_index("ix_reviews_suggestion_id", "reviews")
