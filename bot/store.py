@@ -1019,14 +1019,17 @@ class Store:
                 held[label] = reason
         return held
 
-    def confirmation_candidates(self, since: datetime, limit: int) -> list[str]:
-        """Titles, newest suggestion first, with a suggestion made since `since` (naive
-        UTC: the bounded look-back) that the file's categories did not imply and that is
-        neither confirmed nor withdrawn: the files whose categories a pass may re-read."""
+    def confirmation_candidates(
+        self, since: datetime, limit: int, after_id: int = 0
+    ) -> list[tuple[int, str]]:
+        """Files whose categories a pass may re-read: (first suggestion id, title) of files
+        with a suggestion made since `since` (naive UTC: the bounded look-back) that the
+        file's categories did not imply and that is neither confirmed nor withdrawn; in
+        id order after `after_id`, so successive passes go round the whole look-back."""
         s, c = suggestions_table, category_confirmations_table
-        newest = func.max(s.c.id)
+        first = func.min(s.c.id)
         query = (
-            select(s.c.title)
+            select(first, s.c.title)
             .outerjoin(c, c.c.suggestion_id == s.c.id)
             .where(
                 s.c.created_at >= since,
@@ -1035,11 +1038,12 @@ class Store:
                 c.c.suggestion_id.is_(None),
             )
             .group_by(s.c.title)
-            .order_by(newest.desc())
+            .having(first > after_id)
+            .order_by(first)
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            return [row.title for row in conn.execute(query)]
+            return [(row[0], row.title) for row in conn.execute(query)]
 
     def confirm_by_categories(self, claimed: Mapping[str, Collection[str] | None]) -> int:
         """Mark suggestions confirmed by categories: `claimed` maps a file title to the

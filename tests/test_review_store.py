@@ -192,14 +192,19 @@ def test_confirmation_by_categories_is_marked_once_and_kept_apart_from_reviews(s
     unknown = add_file(store, 3, {"Food": 0.6}, adds_topic=None, claimed=None)
     store.record_review(new["Maps"], "rejected", "Alice")
     since = _now() - timedelta(hours=1)
-    assert store.confirmation_candidates(since, limit=10) == ["File:3.jpg", "File:1.jpg"]
+    candidates = store.confirmation_candidates(since, limit=10)
+    assert [title for _, title in candidates] == ["File:1.jpg", "File:3.jpg"]
+    assert candidates[0][0] == min(new.values())
+    assert store.confirmation_candidates(since, limit=1, after_id=candidates[0][0]) == [
+        candidates[1]
+    ]
     assert store.confirmation_candidates(_now() + timedelta(hours=1), limit=10) == []
 
     # a later pass re-read the categories: File:1 now in an Animals category
     assert store.confirm_by_categories({"File:1.jpg": ["Animals", "Nature"], "File:3.jpg": None})
     assert store.confirm_by_categories({"File:1.jpg": ["Animals"]}) == 0  # once
     assert store.confirm_by_categories({"File:3.jpg": ["Food"]}) == 1
-    assert store.confirmation_candidates(since, limit=10) == ["File:1.jpg"]  # Maps still open
+    assert [t for _, t in store.confirmation_candidates(since, limit=10)] == ["File:1.jpg"]  # Maps
     table = {p.label: p for p in store.label_precision()}
     assert (table["Animals"].confirmed, table["Animals"].confirmable) == (1, 1)
     assert (table["Animals"].accepted, table["Animals"].rejected) == (0, 0)
