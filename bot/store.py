@@ -63,8 +63,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy.engine import URL, Connection, Row
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.sql import Select
 
 from bot import migrate
 from bot.flag_signals import Signal
@@ -1101,28 +1102,8 @@ class Store:
         starts before the last row's id (keyset paging: as fast on page 1000 as on page 1).
         `new_only`: labels the file's categories do not imply; `needs_categories`: files
         whose categories imply no topic at all (none, or only maintenance categories)."""
-        s, f, r, c = suggestions_table, files_table, reviews_table, category_confirmations_table
-        query = (
-            select(
-                s.c.id,
-                s.c.title,
-                s.c.label,
-                s.c.score,
-                s.c.adds_topic,
-                s.c.state,
-                s.c.model_version,
-                f.c.uploader,
-                f.c.uploaded_at,
-                r.c.reviewer,
-                r.c.reviewed_at,
-                c.c.suggestion_id.is_not(None),
-            )
-            .join(f, f.c.logid == s.c.logid)
-            .outerjoin(r, r.c.live_suggestion_id == s.c.id)
-            .outerjoin(c, c.c.suggestion_id == s.c.id)
-            .order_by(s.c.id.desc())
-            .limit(limit)
-        )
+        s, f = suggestions_table, files_table
+        query = self._gallery_query().order_by(s.c.id.desc()).limit(limit)
         for dialect in ("mysql", "mariadb"):
             # MariaDB would start from files and sort every row; suggestions first, it walks
             # the newest ids and stops at the page's end
@@ -1143,7 +1124,38 @@ class Store:
         if before_id is not None:
             query = query.where(s.c.id < before_id)
         with self.engine.connect() as conn:
-            return [
-                GalleryRow(*row[:-1], confirmed_by_categories=bool(row[-1]))
-                for row in conn.execute(query)
-            ]
+            return [_gallery_row(row) for row in conn.execute(query)]
+
+    def gallery_row(self, suggestion_id: int) -> GalleryRow | None:
+        """One suggestion as the gallery shows it, in whatever state (after a review)."""
+        query = self._gallery_query().where(suggestions_table.c.id == suggestion_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _gallery_row(row) if row else None
+
+    @staticmethod
+    def _gallery_query() -> Select:
+        s, f, r, c = suggestions_table, files_table, reviews_table, category_confirmations_table
+        return (
+            select(
+                s.c.id,
+                s.c.title,
+                s.c.label,
+                s.c.score,
+                s.c.adds_topic,
+                s.c.state,
+                s.c.model_version,
+                f.c.uploader,
+                f.c.uploaded_at,
+                r.c.reviewer,
+                r.c.reviewed_at,
+                c.c.suggestion_id.is_not(None),
+            )
+            .join(f, f.c.logid == s.c.logid)
+            .outerjoin(r, r.c.live_suggestion_id == s.c.id)
+            .outerjoin(c, c.c.suggestion_id == s.c.id)
+        )
+
+
+def _gallery_row(row: Row) -> GalleryRow:
+    return GalleryRow(*row[:-1], confirmed_by_categories=bool(row[-1]))

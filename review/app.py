@@ -169,11 +169,13 @@ def precision() -> Any:
 def _answer(suggestion_id: int, changed: bool, message: str) -> Any:
     """JSON for the page's script, a redirect back for a plain form post."""
     if request.accept_mimetypes.best == "application/json":
-        # the newest row at or below this id: the suggestion itself, in whatever state
-        row = _store().gallery_rows(states=STATUSES["all"], before_id=suggestion_id + 1, limit=1)
-        state = row[0].state if row and row[0].suggestion_id == suggestion_id else None
-        reviewer = row[0].reviewer if state else None
-        return jsonify(changed=changed, state=state, reviewer=reviewer, message=message)
+        row = _store().gallery_row(suggestion_id)
+        return jsonify(
+            changed=changed,
+            state=row.state if row else None,
+            reviewer=row.reviewer if row else None,
+            message=message,
+        )
     return redirect(auth.safe_next(request.form.get("next")) + f"#s{suggestion_id}")
 
 
