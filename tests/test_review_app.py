@@ -4,17 +4,20 @@ wrong CSRF token is refused, accept, reject and undo change the store exactly on
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 
 import pytest
+import requests
 
 from bot.config import ConfigError
 from bot.store import PassRecord, Store, _now
 from review.app import secrets_from
 from tests.review_fixtures import csrf_token, login, make_tool, provider  # noqa: F401
 from tests.test_review_store import add_file
-from tests.wiki_fixtures import REPO
+from tests.wiki_fixtures import REPO, free_port
 
 API = "http://127.0.0.1:9/w/api.php"
 
@@ -147,3 +150,50 @@ def test_secrets_come_from_the_environment_and_the_command_has_help():
         [sys.executable, "-m", "review", "--help"], cwd=REPO, capture_output=True, text=True
     )
     assert done.returncode == 0 and "--config" in done.stdout and "--port" in done.stdout
+
+
+def test_python_m_review_serves_the_bots_store(store, tmp_path):
+    """The documented command, as a process: the bot's config names the store, the
+    secrets come from the environment, and the gallery lists the store's suggestions."""
+    url = store.engine.url.render_as_string(hide_password=False)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[store]\nurl = "{url}"\n[wiki]\napi_url = "{API}"\n')
+    port = free_port()
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(REPO),
+        REVIEW_OAUTH_CLIENT_ID="id",
+        REVIEW_OAUTH_CLIENT_SECRET="secret",
+        REVIEW_SECRET_KEY="key",
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "review", "--config", str(config), "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                page = requests.get(f"http://127.0.0.1:{port}/?topic=Maps", timeout=5)
+                break
+            except requests.ConnectionError:
+                assert server.poll() is None, server.stderr.read()
+                time.sleep(0.1)
+        assert page.ok and page.text.count('class="card"') == 5
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).text == "ok\n"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    env.pop("REVIEW_SECRET_KEY")
+    done = subprocess.run(
+        [sys.executable, "-m", "review", "--config", str(config)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "REVIEW_SECRET_KEY" in done.stderr
+
