@@ -112,7 +112,7 @@ def _float_arg(name: str) -> float:
 
 @gallery.get("/")
 def index() -> Any:
-    store, review = _store(), _config().review
+    review = _config().review
     status = request.args.get("status", "open")
     status = status if status in STATUSES else "open"
     topic = request.args.get("topic") or None
@@ -123,14 +123,42 @@ def index() -> Any:
         "needs_categories": request.args.get("needs") == "1",
         "min_score": _float_arg("min_score"),
     }
-    rows = store.gallery_rows(
+    rows = _store().gallery_rows(
         states=STATUSES[status], before_id=before, limit=review.page_size + 1, **filters
     )
     more, rows = len(rows) > review.page_size, rows[: review.page_size]
-    version = _model_version(store)
-    held = store.held_back_labels(review.precision_floor, review.min_reviews, version)
-    precision = store.label_precision(version, labels=[topic]) if topic else []
     args = {k: v for k, v in request.args.items() if k != "before"}
+    return _gallery_page(
+        rows,
+        topic,
+        status,
+        filters,
+        next_url=_url_with(args, before=rows[-1].suggestion_id) if more and rows else None,
+        first_url=_url_with(args) if before else None,
+    )
+
+
+@gallery.get("/suggestions/<int:suggestion_id>")
+def suggestion(suggestion_id: int) -> Any:
+    """One suggestion's card, in whatever state: what a worklist page links to."""
+    row = _store().gallery_row(suggestion_id)
+    if row is None:
+        message = f"No suggestion {suggestion_id}: it may belong to another store."
+        return render_template("message.html", title="Not found", message=message), 404
+    return _gallery_page([row], row.label, "all", {"label": row.label})
+
+
+def _gallery_page(
+    rows: list,
+    topic: str | None,
+    status: str,
+    filters: Mapping[str, Any],
+    next_url: str | None = None,
+    first_url: str | None = None,
+) -> str:
+    store, review = _store(), _config().review
+    version = _model_version(store)
+    precision = store.label_precision(version, labels=[topic]) if topic else []
     return render_template(
         "gallery.html",
         rows=rows,
@@ -138,12 +166,12 @@ def index() -> Any:
         topic=topic,
         status=status,
         filters=filters,
-        held=held,
+        held=store.held_back_labels(review.precision_floor, review.min_reviews, version),
         precision=precision[0] if precision else None,
         links=current_app.extensions["review_links"],
         thumb_width=review.thumb_width,
-        next_url=_url_with(args, before=rows[-1].suggestion_id) if more and rows else None,
-        first_url=_url_with(args) if before else None,
+        next_url=next_url,
+        first_url=first_url,
         here=request.full_path,
     )
 

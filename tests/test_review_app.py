@@ -48,6 +48,15 @@ def test_gallery_shows_thumbnails_and_links_and_no_buttons_without_login(client,
     assert "Maps" in page  # in the topic filter
 
 
+def test_a_suggestion_has_its_own_page_for_worklists_to_link(client, store):
+    sid = _ids(store, "Maps")[0]
+    store.record_review(sid, "rejected", "Bob")
+    page = client.get(f"/suggestions/{sid}").get_data(as_text=True)
+    assert page.count('class="card"') == 1 and f'id="s{sid}"' in page
+    assert 'data-state="rejected"' in page and "by Bob" in page
+    assert client.get("/suggestions/99999").status_code == 404
+
+
 def test_login_through_the_stand_in_provider_names_the_reviewer(client):
     assert login(client, "Alice", next_path="/?topic=Maps") == "/?topic=Maps"
     page = client.get("/").get_data(as_text=True)
