@@ -194,7 +194,7 @@ def _http_url(value: Any) -> str | None:
 
 
 def _optional_http_url(value: Any) -> str | None:
-    return None if value is None else _http_url(value)
+    return _http_url(value) if value else None
 
 
 def _share(value: Any) -> str | None:
@@ -210,10 +210,10 @@ class ReviewConfig:
     the current model's suggestions, is held back from the worklists. The tool's OAuth
     client id and secret and its session key come from the environment (REVIEW_*), never
     from this file; `oauth_url` is the wiki's OAuth 2.0 REST base; `tool_url` is where the
-    tool is served (unset: pages link to no tool), `<tool_url>/suggestions/<id>` one
-    suggestion's card. Each bot pass re-reads the categories of up to `recheck_per_pass`
-    files suggested in the last `recheck_days` (0: never), for the implicit signal
-    "confirmed by categories" (bot.category_recheck).
+    tool is served (empty: pages link to no tool); `<tool_url>?file=<name>&topic=<label>`
+    and `<tool_url>/suggestions/<id>` show one suggestion's card. Each bot pass re-reads
+    the categories of up to `recheck_per_pass` files suggested in the last `recheck_days`
+    (0: never), for the implicit signal "confirmed by categories" (bot.category_recheck).
     """
 
     precision_floor: float = field(default=0.5, metadata=_check(_share))
@@ -223,7 +223,7 @@ class ReviewConfig:
     oauth_url: str = field(
         default="https://meta.wikimedia.org/w/rest.php/oauth2", metadata=_check(_http_url)
     )
-    tool_url: str | None = field(default=None, metadata=_check(_optional_http_url))
+    tool_url: str = field(default="", metadata=_check(_optional_http_url))
     recheck_days: float = field(default=30.0, metadata=_check(_non_negative))
     recheck_per_pass: int = field(default=200, metadata=_check(_positive))
 

@@ -1092,6 +1092,7 @@ class Store:
         *,
         states: Collection[str] = REVIEWABLE_STATES,
         label: str | None = None,
+        title: str | None = None,
         new_only: bool = False,
         needs_categories: bool = False,
         min_score: float = 0.0,
@@ -1100,8 +1101,9 @@ class Store:
     ) -> list[GalleryRow]:
         """A page of the review tool's gallery, newest suggestion first; the next page
         starts before the last row's id (keyset paging: as fast on page 1000 as on page 1).
-        `new_only`: labels the file's categories do not imply; `needs_categories`: files
-        whose categories imply no topic at all (none, or only maintenance categories)."""
+        `title`: one file's suggestions; `new_only`: labels the file's categories do not
+        imply; `needs_categories`: files whose categories imply no topic at all (none, or
+        only maintenance categories)."""
         s, f = suggestions_table, files_table
         query = self._gallery_query().order_by(s.c.id.desc()).limit(limit)
         for dialect in ("mysql", "mariadb"):
@@ -1115,6 +1117,8 @@ class Store:
             query = query.where(s.c.state.not_in(excluded))
         if label is not None:
             query = query.where(s.c.label == label)
+        if title is not None:
+            query = query.where(s.c.title == title)
         if new_only:
             query = query.where(s.c.adds_topic.is_(True))
         if needs_categories:

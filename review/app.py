@@ -113,11 +113,14 @@ def _float_arg(name: str) -> float:
 @gallery.get("/")
 def index() -> Any:
     review = _config().review
-    status = request.args.get("status", "open")
+    file = (request.args.get("file") or "").replace("_", " ") or None
+    # a worklist's link to one file shows its card whatever its state
+    status = request.args.get("status", "all" if file else "open")
     status = status if status in STATUSES else "open"
     topic = request.args.get("topic") or None
     before = request.args.get("before", type=int)
     filters = {
+        "title": f"File:{file}" if file else None,
         "label": topic,
         "new_only": request.args.get("new") == "1",
         "needs_categories": request.args.get("needs") == "1",

@@ -55,6 +55,11 @@ def test_a_suggestion_has_its_own_page_for_worklists_to_link(client, store):
     assert page.count('class="card"') == 1 and f'id="s{sid}"' in page
     assert 'data-state="rejected"' in page and "by Bob" in page
     assert client.get("/suggestions/99999").status_code == 404
+    # the worklist pages' link: ?file=<name>&topic=<label>
+    name = store.gallery_row(sid).title.removeprefix("File:")
+    page = client.get(f"/?file={name}&topic=Maps").get_data(as_text=True)
+    assert page.count('class="card"') == 1 and 'data-state="rejected"' in page
+    assert client.get(f"/?file={name}").get_data(as_text=True).count('class="card"') == 2
 
 
 def test_login_through_the_stand_in_provider_names_the_reviewer(client):
