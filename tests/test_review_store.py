@@ -9,6 +9,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from bot.precision import LabelPrecision, wilson_interval
 from bot.store import (
@@ -18,6 +19,7 @@ from bot.store import (
     Store,
     SuggestionRecord,
     _now,
+    reviews_table,
 )
 from tests.test_bot_store import store_url  # noqa: F401 - SQLite and MariaDB, one test each
 
@@ -72,6 +74,25 @@ def test_a_review_records_who_when_what_once_and_refuses_a_second(store):
         store.record_review(sid, "maybe", "Alice")
     with pytest.raises(LookupError):
         store.record_review(sid + 100, "accepted", "Alice")
+
+
+def test_the_database_itself_refuses_a_second_standing_review(store):
+    """The unique constraint behind exactly-once, on its own: a second standing review
+    row for one suggestion is refused by SQLite and MariaDB alike; undone rows are not."""
+    sid = add_file(store, 1, {"Animals": 0.9})["Animals"]
+    store.record_review(sid, "accepted", "Alice")
+    row = dict(
+        suggestion_id=sid,
+        decision="rejected",
+        previous_state="pending",
+        reviewer="Bob",
+        reviewed_at=_now(),
+    )
+    with pytest.raises(IntegrityError), store.engine.begin() as conn:
+        conn.execute(reviews_table.insert().values(live_suggestion_id=sid, **row))
+    with store.engine.begin() as conn:  # undone reviews (NULL) never collide
+        conn.execute(reviews_table.insert(), [row, row])
+    assert len(store.reviews_of(sid)) == 3
 
 
 def test_a_withdrawn_suggestion_cannot_be_reviewed(store):
