@@ -189,6 +189,45 @@ class FlagsConfig:
     tiers: FlagTiers = FlagTiers()
 
 
+def _http_url(value: Any) -> str | None:
+    return None if value.startswith(("http://", "https://")) else "must be an http(s) URL"
+
+
+def _optional_http_url(value: Any) -> str | None:
+    return _http_url(value) if value else None
+
+
+def _share(value: Any) -> str | None:
+    return None if 0 <= value <= 1 else "must be a share between 0 and 1"
+
+
+@dataclass(frozen=True)
+class ReviewConfig:
+    """Reviews and the review tool (`python -m review`).
+
+    A label whose measured precision (the share of its reviewed suggestions that
+    reviewers accepted) is under `precision_floor`, once it has `min_reviews` reviews of
+    the current model's suggestions, is held back from the worklists. The tool's OAuth
+    client id and secret and its session key come from the environment (REVIEW_*), never
+    from this file; `oauth_url` is the wiki's OAuth 2.0 REST base; `tool_url` is where the
+    tool is served (empty: pages link to no tool); `<tool_url>?file=<name>&topic=<label>`
+    and `<tool_url>/suggestions/<id>` show one suggestion's card. Each bot pass re-reads
+    the categories of up to `recheck_per_pass` files suggested in the last `recheck_days`
+    (0: never), for the implicit signal "confirmed by categories" (bot.category_recheck).
+    """
+
+    precision_floor: float = field(default=0.5, metadata=_check(_share))
+    min_reviews: int = field(default=20, metadata=_check(_positive))
+    page_size: int = field(default=48, metadata=_check(_positive))
+    thumb_width: int = field(default=220, metadata=_check(_positive))
+    oauth_url: str = field(
+        default="https://meta.wikimedia.org/w/rest.php/oauth2", metadata=_check(_http_url)
+    )
+    tool_url: str = field(default="", metadata=_check(_optional_http_url))
+    recheck_days: float = field(default=30.0, metadata=_check(_non_negative))
+    recheck_per_pass: int = field(default=200, metadata=_check(_positive))
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration. `dry_run` defaults to true: reading is always safe."""
@@ -202,6 +241,7 @@ class Config:
     categories: CategoryConfig = CategoryConfig()
     report: ReportConfig = ReportConfig()
     flags: FlagsConfig = FlagsConfig()
+    review: ReviewConfig = ReviewConfig()
 
     def store_url(
         self, base: Path | None = None, environ: Mapping[str, str] = os.environ

@@ -24,6 +24,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.category_parents import LiveCategoryGraph
+from bot.category_recheck import CategoryRecheck
 from bot.config import DEFAULT_CONFIG, Config, ConfigError, find_config, resolve_path
 from bot.flag_review import publish_flags
 from bot.publisher import Publisher, publish_from_store
@@ -136,6 +137,20 @@ class Bot:
             max_attempts=config.source.max_attempts,
             flags=config.flags if config.flags.enabled else None,
         )
+        review = config.review
+        self.recheck = (
+            CategoryRecheck(
+                self.site,
+                self.store,
+                self.context.topics,
+                timedelta(days=review.recheck_days),
+                review.recheck_per_pass,
+                config.thumbnails.width,
+                config.source.metadata_batch,
+            )
+            if review.recheck_days > 0
+            else None
+        )
         report = config.report
         self.publisher = Publisher(
             site=self.site,
@@ -169,13 +184,16 @@ class Bot:
         )
 
     def run_pass(self, since: str | None = None) -> PassSummary:
-        return run_pass(
+        summary = run_pass(
             self.context,
             self.config.source.per_pass_limit,
             since,
             self.config.source.lookback_hours,
             PassSummary(dry_run=self.config.dry_run),
         )
+        if self.recheck and not summary.stopped:
+            self.recheck.run()  # the implicit review signal (bot.category_recheck)
+        return summary
 
     def publish(self) -> list[str]:
         results = publish_from_store(self.store, self.publisher, self.model.taxonomy)

@@ -37,7 +37,8 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -48,6 +49,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Double,
+    Index,
     Integer,
     MetaData,
     String,
@@ -61,12 +63,14 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy.engine import URL, Connection, Row
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.sql import Select
 
 from bot import migrate
 from bot.flag_signals import Signal
 from bot.image_features import ImageFeatures
+from bot.precision import LabelPrecision
 from classifier.category_graph import CategoryInfo
 
 log = logging.getLogger(__name__)
@@ -74,6 +78,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SUGGESTION_STATES = ("pending", "published", "accepted", "rejected", "withdrawn")
+REVIEWABLE_STATES = ("pending", "published")
+REVIEW_DECISIONS = ("accepted", "rejected")
 
 FLAG_ACTIVE = "active"
 FLAG_FINE = "fine"  # a reviewer listed the file on the review page: withdrawn for good
@@ -157,6 +163,43 @@ suggestions_table = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     UniqueConstraint("title", "label", name="uq_suggestion_file_label"),
+    **MYSQL_TABLE,
+)
+
+# the review tool: a topic's gallery pages newest-first through the first index; counts
+# per label (to review, confirmable) are read from the second alone, never the table
+Index("ix_suggestions_label_id", suggestions_table.c.label, suggestions_table.c.id)
+Index(
+    "ix_suggestions_label_counts",
+    suggestions_table.c.label,
+    suggestions_table.c.state,
+    suggestions_table.c.adds_topic,
+)
+
+reviews_table = Table(
+    "reviews",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("suggestion_id", Integer, nullable=False, index=True),
+    Column("decision", String(16), nullable=False),  # accepted or rejected
+    Column("previous_state", String(16), nullable=False),  # what an undo restores
+    Column("reviewer", String(255), nullable=False),  # the wiki user name from OAuth
+    Column("reviewed_at", DateTime, nullable=False),
+    Column("undone_by", String(255)),
+    Column("undone_at", DateTime),
+    # the suggestion's id while the review stands, NULL once undone: unique, so a
+    # suggestion has at most one standing review however many clicks race for it
+    Column("live_suggestion_id", Integer),
+    UniqueConstraint("live_suggestion_id", name="uq_reviews_live"),
+    **MYSQL_TABLE,
+)
+
+category_confirmations_table = Table(
+    "category_confirmations",
+    metadata,
+    # one row per suggestion whose file's own categories came to imply its label
+    Column("suggestion_id", Integer, primary_key=True, autoincrement=False),
+    Column("confirmed_at", DateTime, nullable=False),
     **MYSQL_TABLE,
 )
 
@@ -320,6 +363,37 @@ class ErrorRecord:
     outcome: str
     error: str | None
     processed_at: datetime
+
+
+@dataclass(frozen=True)
+class GalleryRow:
+    """One suggestion as the review tool shows it: the file, the label and score, and
+    where review stands (the standing review's reviewer, a confirmation by categories)."""
+
+    suggestion_id: int
+    title: str
+    label: str
+    score: float
+    adds_topic: bool | None
+    state: str
+    model_version: str
+    uploader: str | None
+    uploaded_at: str
+    reviewer: str | None
+    reviewed_at: datetime | None
+    confirmed_by_categories: bool
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """One review: who decided what, when, and who undid it when (None while it stands)."""
+
+    suggestion_id: int
+    decision: str
+    reviewer: str
+    reviewed_at: datetime
+    undone_by: str | None
+    undone_at: datetime | None
 
 
 def _now() -> datetime:
@@ -770,3 +844,322 @@ class Store:
 
         if known:
             self._write(write)
+
+    # -- reviews and their feedback ----------------------------------------------------
+
+    def record_review(self, suggestion_id: int, decision: str, reviewer: str) -> bool:
+        """Accept or reject a suggestion on behalf of `reviewer`, exactly once: True when
+        this call decided it, False when it already had a standing review (a double
+        click, a second reviewer) or was withdrawn. The state moves by a conditional
+        UPDATE and the review row is unique per standing suggestion, so concurrent calls
+        (threads, processes, MariaDB connections) leave one review and one state change.
+        Raises LookupError for an id the store does not have."""
+        if decision not in REVIEW_DECISIONS:
+            raise ValueError(f"a review decides one of {REVIEW_DECISIONS}, not {decision!r}")
+        if not reviewer:
+            raise ValueError("a review needs the reviewer's user name")
+        s = suggestions_table
+
+        def work(conn: Connection) -> bool:
+            state = conn.execute(select(s.c.state).where(s.c.id == suggestion_id)).scalar()
+            if state is None:
+                raise LookupError(f"no suggestion {suggestion_id}")
+            if state not in REVIEWABLE_STATES:
+                return False
+            now = _now()
+            moved = conn.execute(
+                update(s)
+                .where(s.c.id == suggestion_id, s.c.state == state)
+                .values(state=decision, updated_at=now)
+            ).rowcount
+            if moved != 1:
+                return False  # another reviewer's transaction got there first
+            conn.execute(
+                reviews_table.insert().values(
+                    suggestion_id=suggestion_id,
+                    decision=decision,
+                    previous_state=state,
+                    reviewer=reviewer,
+                    reviewed_at=now,
+                    live_suggestion_id=suggestion_id,
+                )
+            )
+            return True
+
+        return self._write(work)
+
+    def undo_review(self, suggestion_id: int, reviewer: str) -> bool:
+        """Undo the standing review of a suggestion, exactly once: the review row stays
+        (with who undid it and when) and the suggestion returns to its earlier state, so it
+        can be reviewed again. False when it had no standing review."""
+        if not reviewer:
+            raise ValueError("an undo needs the reviewer's user name")
+        r, s = reviews_table, suggestions_table
+
+        def work(conn: Connection) -> bool:
+            review = conn.execute(
+                select(r.c.id, r.c.decision, r.c.previous_state).where(
+                    r.c.live_suggestion_id == suggestion_id
+                )
+            ).first()
+            if review is None:
+                return False
+            now = _now()
+            undone = conn.execute(
+                update(r)
+                .where(r.c.id == review.id, r.c.live_suggestion_id.is_not(None))
+                .values(live_suggestion_id=None, undone_by=reviewer, undone_at=now)
+            ).rowcount
+            if undone != 1:
+                return False
+            conn.execute(
+                update(s)
+                .where(s.c.id == suggestion_id, s.c.state == review.decision)
+                .values(state=review.previous_state, updated_at=now)
+            )
+            return True
+
+        return self._write(work)
+
+    def reviews_of(self, suggestion_id: int) -> list[ReviewRecord]:
+        """Every review of a suggestion, undone ones included, oldest first."""
+        r = reviews_table
+        query = (
+            select(
+                r.c.suggestion_id,
+                r.c.decision,
+                r.c.reviewer,
+                r.c.reviewed_at,
+                r.c.undone_by,
+                r.c.undone_at,
+            )
+            .where(r.c.suggestion_id == suggestion_id)
+            .order_by(r.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [ReviewRecord(*row) for row in conn.execute(query)]
+
+    def label_review_counts(
+        self, model_version: str | None = None, labels: Collection[str] | None = None
+    ) -> dict[str, tuple[int, int]]:
+        """{label: (accepted, rejected)} over standing reviews, of suggestions made by
+        `model_version` (None: every model), of `labels` (None: all). The measured
+        precision is accepted / both."""
+        r, s = reviews_table, suggestions_table
+        # grouped by decision first and filtered on reviews, so the database walks the
+        # (few) standing reviews rather than every suggestion of every label
+        query = (
+            select(s.c.label, r.c.decision, func.count())
+            .select_from(r)
+            .join(s, s.c.id == r.c.live_suggestion_id)
+            .where(r.c.live_suggestion_id.is_not(None))
+            .group_by(r.c.decision, s.c.label)
+        )
+        if model_version is not None:
+            query = query.where(s.c.model_version == model_version)
+        if labels is not None:
+            query = query.where(s.c.label.in_(list(labels)))
+        counts: dict[str, tuple[int, int]] = {}
+        with self.engine.connect() as conn:
+            for label, decision, n in conn.execute(query):
+                accepted, rejected = counts.get(label, (0, 0))
+                counts[label] = (
+                    (accepted + n, rejected) if decision == "accepted" else (accepted, rejected + n)
+                )
+        return counts
+
+    def label_category_confirmations(
+        self, model_version: str | None = None, labels: Collection[str] | None = None
+    ) -> dict[str, tuple[int, int]]:
+        """{label: (confirmed, confirmable)}: of the suggestions whose file's categories
+        did not imply the label when suggested (adds_topic true or unknown; withdrawn ones
+        left out), how many the file's categories implied later (`confirm_by_categories`)."""
+        s, c = suggestions_table, category_confirmations_table
+        confirmable = and_(
+            or_(s.c.adds_topic.is_(None), s.c.adds_topic.is_(True)), s.c.state != "withdrawn"
+        )
+        eligible = select(s.c.label, func.count()).where(confirmable).group_by(s.c.label)
+        # labels of the (few) confirmations, counted here: grouped in SQL, the database
+        # would walk every suggestion of every label instead
+        confirmed = select(s.c.label).select_from(c).join(s, s.c.id == c.c.suggestion_id)
+        if model_version is not None:
+            eligible = eligible.where(s.c.model_version == model_version)
+            confirmed = confirmed.where(s.c.model_version == model_version)
+        if labels is not None:
+            eligible = eligible.where(s.c.label.in_(list(labels)))
+            confirmed = confirmed.where(s.c.label.in_(list(labels)))
+        with self.engine.connect() as conn:
+            marked = Counter(conn.execute(confirmed).scalars())
+            return {label: (marked.get(label, 0), n) for label, n in conn.execute(eligible)}
+
+    def label_precision(
+        self, model_version: str | None = None, labels: Collection[str] | None = None
+    ) -> list[LabelPrecision]:
+        """The precision table: per label, reviews and confirmations by categories, kept
+        apart; labels in alphabetical order (only `labels`, when given)."""
+        reviews = self.label_review_counts(model_version, labels)
+        confirmations = self.label_category_confirmations(model_version, labels)
+        return [
+            LabelPrecision(label, *reviews.get(label, (0, 0)), *confirmations.get(label, (0, 0)))
+            for label in sorted(reviews.keys() | confirmations.keys())
+        ]
+
+    def held_back_labels(
+        self, floor: float, min_reviews: int, model_version: str | None = None
+    ) -> dict[str, str]:
+        """{label: reason} of labels to keep off the worklists: at least `min_reviews`
+        standing reviews of `model_version`'s suggestions, and an accepted share under
+        `floor` ([review] precision_floor and min_reviews in config.toml). Reviews of an
+        earlier model do not count, so a new model version starts with none held back."""
+        held = {}
+        for label, (accepted, rejected) in self.label_review_counts(model_version).items():
+            reason = LabelPrecision(label, accepted, rejected).held_back_reason(
+                floor, min_reviews
+            )
+            if reason:
+                held[label] = reason
+        return held
+
+    def confirmation_candidates(
+        self, since: datetime, limit: int, after_id: int = 0
+    ) -> list[tuple[int, str]]:
+        """Files whose categories a pass may re-read: (first suggestion id, title) of files
+        with a suggestion made since `since` (naive UTC: the bounded look-back) that the
+        file's categories did not imply and that is neither confirmed nor withdrawn; in
+        id order after `after_id`, so successive passes go round the whole look-back."""
+        s, c = suggestions_table, category_confirmations_table
+        first = func.min(s.c.id)
+        query = (
+            select(first, s.c.title)
+            .outerjoin(c, c.c.suggestion_id == s.c.id)
+            .where(
+                s.c.created_at >= since,
+                s.c.state != "withdrawn",
+                or_(s.c.adds_topic.is_(None), s.c.adds_topic.is_(True)),
+                c.c.suggestion_id.is_(None),
+            )
+            .group_by(s.c.title)
+            .having(first > after_id)
+            .order_by(first)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [(row[0], row.title) for row in conn.execute(query)]
+
+    def confirm_by_categories(self, claimed: Mapping[str, Collection[str] | None]) -> int:
+        """Mark suggestions confirmed by categories: `claimed` maps a file title to the
+        topics its categories imply now (re-read by a later pass; None: unknown, skipped).
+        Each suggestion of that file whose label is among them is marked once; returns how
+        many were newly marked."""
+        s, c = suggestions_table, category_confirmations_table
+        known = {title: set(topics) for title, topics in claimed.items() if topics}
+        if not known:
+            return 0
+
+        def work(conn: Connection) -> int:
+            now = _now()
+            marked = 0
+            titles = list(known)
+            for start in range(0, len(titles), 500):
+                rows = conn.execute(
+                    select(s.c.id, s.c.title, s.c.label)
+                    .outerjoin(c, c.c.suggestion_id == s.c.id)
+                    .where(s.c.title.in_(titles[start : start + 500]), c.c.suggestion_id.is_(None))
+                ).all()
+                ids = [row.id for row in rows if row.label in known[row.title]]
+                if ids:
+                    rows = [{"suggestion_id": i, "confirmed_at": now} for i in ids]
+                    conn.execute(c.insert(), rows)
+                marked += len(ids)
+            return marked
+
+        return self._write(work)
+
+    def gallery_labels(self) -> dict[str, int]:
+        """{label: suggestions awaiting review}, for the review tool's topic filter (every
+        label with a suggestion, 0 when all are reviewed). Grouped by label and state
+        without a WHERE, so the database counts from an index alone."""
+        s = suggestions_table
+        query = select(s.c.label, s.c.state, func.count()).group_by(s.c.label, s.c.state)
+        counts: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for label, state, n in conn.execute(query):
+                counts[label] = counts.get(label, 0) + (n if state in REVIEWABLE_STATES else 0)
+        return dict(sorted(counts.items()))
+
+    def gallery_rows(
+        self,
+        *,
+        states: Collection[str] = REVIEWABLE_STATES,
+        label: str | None = None,
+        title: str | None = None,
+        new_only: bool = False,
+        needs_categories: bool = False,
+        min_score: float = 0.0,
+        before_id: int | None = None,
+        limit: int = 48,
+    ) -> list[GalleryRow]:
+        """A page of the review tool's gallery, newest suggestion first; the next page
+        starts before the last row's id (keyset paging: as fast on page 1000 as on page 1).
+        `title`: one file's suggestions; `new_only`: labels the file's categories do not
+        imply; `needs_categories`: files whose categories imply no topic at all (none, or
+        only maintenance categories)."""
+        s, f = suggestions_table, files_table
+        query = self._gallery_query().order_by(s.c.id.desc()).limit(limit)
+        for dialect in ("mysql", "mariadb"):
+            # MariaDB would start from files and sort every row; suggestions first, it walks
+            # the newest ids and stops at the page's end
+            query = query.prefix_with("STRAIGHT_JOIN", dialect=dialect)
+        # said as the states left out: reviewed and withdrawn rows are few, so the
+        # database walks the newest ids instead of sorting every open row by id
+        excluded = [state for state in SUGGESTION_STATES if state not in states]
+        if excluded:
+            query = query.where(s.c.state.not_in(excluded))
+        if label is not None:
+            query = query.where(s.c.label == label)
+        if title is not None:
+            query = query.where(s.c.title == title)
+        if new_only:
+            query = query.where(s.c.adds_topic.is_(True))
+        if needs_categories:
+            query = query.where(f.c.claimed_topics == "[]")
+        if min_score > 0:
+            query = query.where(s.c.score >= min_score)
+        if before_id is not None:
+            query = query.where(s.c.id < before_id)
+        with self.engine.connect() as conn:
+            return [_gallery_row(row) for row in conn.execute(query)]
+
+    def gallery_row(self, suggestion_id: int) -> GalleryRow | None:
+        """One suggestion as the gallery shows it, in whatever state (after a review)."""
+        query = self._gallery_query().where(suggestions_table.c.id == suggestion_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _gallery_row(row) if row else None
+
+    @staticmethod
+    def _gallery_query() -> Select:
+        s, f, r, c = suggestions_table, files_table, reviews_table, category_confirmations_table
+        return (
+            select(
+                s.c.id,
+                s.c.title,
+                s.c.label,
+                s.c.score,
+                s.c.adds_topic,
+                s.c.state,
+                s.c.model_version,
+                f.c.uploader,
+                f.c.uploaded_at,
+                r.c.reviewer,
+                r.c.reviewed_at,
+                c.c.suggestion_id.is_not(None),
+            )
+            .join(f, f.c.logid == s.c.logid)
+            .outerjoin(r, r.c.live_suggestion_id == s.c.id)
+            .outerjoin(c, c.c.suggestion_id == s.c.id)
+        )
+
+
+def _gallery_row(row: Row) -> GalleryRow:
+    return GalleryRow(*row[:-1], confirmed_by_categories=bool(row[-1]))

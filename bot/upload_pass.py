@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 
 import pywikibot
 
+from bot.category_recheck import implied_topics
 from bot.config import FlagsConfig
 from bot.flag_score import Evidence, assess
 from bot.flag_signals import Account
@@ -358,7 +359,4 @@ def claimed_topics(meta: FileInfo, ctx: PassContext) -> tuple[str, ...] | None:
     (no heuristic configured, or the walk met categories whose parents are unknown)."""
     if ctx.topics is None:
         return None
-    result = ctx.topics.label(meta.categories)
-    if result.touched_unknown:
-        return None
-    return ctx.topics.taxonomy.close_under_ancestors(result.labels())
+    return implied_topics(meta.categories, ctx.topics)

@@ -39,6 +39,10 @@ def test_empty_file_gives_defaults():
         ("wiki = 3", "wiki: must be a table"),
         ("[store]\npath = 'a.db'\nurl = 'sqlite://'", "either path or url"),
         ("dry_run = ", "not valid TOML"),
+        ("[review]\nprecision_floor = 1.5", "must be a share between 0 and 1"),
+        ("[review]\nmin_reviews = 0", "min_reviews = 0: must be greater than 0"),
+        ("[review]\noauth_url = 'meta.wikimedia.org'", "must be an http(s) URL"),
+        ("[review]\ntool_url = 'topicbot.toolforge.org'", "must be an http(s) URL"),
     ],
 )
 def test_bad_values_are_rejected_with_a_clear_message(text, message):
