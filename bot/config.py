@@ -129,6 +129,17 @@ class ReportConfig:
     summary: str = "Bot: update image topic suggestions"
     output_dir: str = "output/reports"
     publish_interval_seconds: int = field(default=3600, metadata=_check(_non_negative))
+    # a worklist page never grows past this (Commons refuses pages over 2 MiB) ...
+    page_max_bytes: int = field(default=500_000, metadata=_check(_positive))
+    # ... nor shows more files than a reviewer's browser loads comfortably
+    page_max_files: int = field(default=500, metadata=_check(_positive))
+
+
+@dataclass(frozen=True)
+class ReviewConfig:
+    """The reviewers' web tool (review/): where it is served, so pages can link to it."""
+
+    tool_url: str = ""  # e.g. https://topicbot.toolforge.org; empty: no review links
 
 
 @dataclass(frozen=True)
@@ -202,6 +213,7 @@ class Config:
     categories: CategoryConfig = CategoryConfig()
     report: ReportConfig = ReportConfig()
     flags: FlagsConfig = FlagsConfig()
+    review: ReviewConfig = ReviewConfig()
 
     def store_url(
         self, base: Path | None = None, environ: Mapping[str, str] = os.environ

@@ -1,0 +1,52 @@
+"""Every worklist page from the store: the index, one page per topic, needs-categories.
+
+Each page asks the store only for what it can show: the newest `max_files` rows of its
+own label (an indexed, LIMITed query), grouped counts for the index, the newest
+uncategorized uploads. So rendering costs the same whether the store holds a day of
+Commons uploads or a year of them (scripts/bench_worklists.py measures it).
+
+Reviewed precision on the index comes from `Store.label_review_counts()` ({label:
+(accepted, rejected)}), which the review tool's store side provides; a store without
+it renders "–".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.index_page import render_index
+from bot.report import PageStyle, ReportPage, render_needs_categories, render_topic_page
+from bot.store import LabelCounts, Store
+from classifier.taxonomy import Taxonomy
+
+NEW_WINDOW = timedelta(days=7)  # "new this week" on the index
+
+
+def review_counts(store: Store) -> dict[str, tuple[int, int]] | None:
+    """{label: (accepted, rejected)} from the review tool's store side, None without it."""
+    method = getattr(store, "label_review_counts", None)
+    return method() if method is not None else None
+
+
+def render_worklists(
+    store: Store, taxonomy: Taxonomy, style: PageStyle, flags_page: str | None, now: datetime
+) -> list[ReportPage]:
+    """The index, then each topic in taxonomy order, then needs-categories."""
+    counts = store.label_counts(now - NEW_WINDOW)
+    pages = [
+        render_index(
+            style.prefix,
+            taxonomy,
+            counts,
+            store.unsuggested_count(),
+            review_counts(store),
+            flags_page,
+            style.tool_url,
+        )
+    ]
+    for label in taxonomy.labels:
+        rows = store.worklist(label, style.max_files)
+        awaiting = counts.get(label, LabelCounts(0, 0)).awaiting
+        pages.append(render_topic_page(label, rows, awaiting, taxonomy, style))
+    pages.append(render_needs_categories(store.uncategorized(style.max_files), taxonomy, style))
+    return pages
