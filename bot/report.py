@@ -63,8 +63,11 @@ def shown_files(text: str) -> set[str]:
 
 
 def score_in_words(score: float) -> str:
-    word = next(w for floor, w in SCORE_WORDS if score >= floor)
-    return f"{word} ({score:.0%})"
+    """ "very likely (82%)": the word is chosen from the percentage shown, so a score
+    of 0.899 reads "almost certain (90%)", never "very likely (90%)"."""
+    percent = round(score * 100)
+    word = next(w for floor, w in SCORE_WORDS if percent >= floor * 100)
+    return f"{word} ({percent}%)"
 
 
 def user_link(name: str | None) -> str:
@@ -140,9 +143,7 @@ def render_topic_page(
     ]
     tail_room = _size(_tail(awaiting, awaiting)) + _size("<gallery>\n</gallery>\n")
     budget = style.max_bytes - _size("\n".join(head)) - 1 - tail_room
-    entries = _fit(
-        (f"{r.title}|{topic_caption(r, style)}" for r in rows), budget, style.max_files
-    )
+    entries = _fit((f"{r.title}|{topic_caption(r, style)}" for r in rows), budget, style.max_files)
     shown = rows[: len(entries)]
     lines = head + _gallery(entries)
     if not entries:
@@ -170,9 +171,14 @@ def _root(label: str, taxonomy: Taxonomy) -> str:
 NO_SUGGESTION = "No topic suggested"
 
 
-def uncategorized_caption(file: UncategorizedFile, style: PageStyle) -> str:
+def uncategorized_caption(file: UncategorizedFile, taxonomy: Taxonomy, style: PageStyle) -> str:
+    """The most specific suggested topics (a parent of another one adds nothing), best
+    first, then the uploader and the day."""
+    implied = {a for label, _ in file.suggestions for a in taxonomy.ancestors(label)}
     suggested = ", ".join(
-        f"{label} ({score_in_words(score)})" for label, score in file.suggestions[:3]
+        f"{label} {score_in_words(score)}"
+        for label, score in file.suggestions
+        if label not in implied
     )
     return (
         f"{('Suggested: ' + suggested) if suggested else 'no suggestion'} · "
@@ -199,7 +205,9 @@ def render_needs_categories(
     section_room = sum(_size(f"== {s} ==\n<gallery>\n</gallery>\n") for s in sections)
     budget = style.max_bytes - _size("\n".join(head)) - 1 - section_room
     entries = _fit(
-        (f"{f.title}|{uncategorized_caption(f, style)}" for f in files), budget, style.max_files
+        (f"{f.title}|{uncategorized_caption(f, taxonomy, style)}" for f in files),
+        budget,
+        style.max_files,
     )
     groups: dict[str, list[str]] = {s: [] for s in sections}
     for file, entry in zip(files, entries, strict=False):

@@ -192,7 +192,7 @@ class Bot:
         )
 
     def publish(self) -> list[PublishResult]:
-        """Learn deletions, then publish the worklists and the flags page; every page's
+        """Learn deletions, then publish the flags page and the worklists; every page's
         result is kept in the store for the health check."""
         results: list[PublishResult] = []
         try:
@@ -200,15 +200,7 @@ class Bot:
         except API_ERRORS as err:  # the pages are still published, deletions next time
             log.error("reading the delete log failed: %s", err)
             results.append(PublishResult(DELETE_LOG, "error", str(err), "delete_log_unreadable"))
-        results += publish_from_store(
-            self.store,
-            self.publisher,
-            self.model.taxonomy,
-            self.style,
-            self.flags_page if self.config.flags.enabled else None,
-            datetime.now(UTC).replace(tzinfo=None),
-        )
-        if self.config.flags.enabled:
+        if self.config.flags.enabled:  # first: the index links to the flags page
             results += publish_flags(
                 self.store,
                 self.flag_publisher,
@@ -218,6 +210,14 @@ class Bot:
                 self.review_page,
                 self.config.source.metadata_batch,
             )
+        results += publish_from_store(
+            self.store,
+            self.publisher,
+            self.model.taxonomy,
+            self.style,
+            self.flags_page if self.config.flags.enabled else None,
+            datetime.now(UTC).replace(tzinfo=None),
+        )
         self.store.record_page_saves(
             (r.title, r.status, r.detail) for r in results if r.title != DELETE_LOG
         )

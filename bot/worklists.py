@@ -31,9 +31,17 @@ def review_counts(store: Store) -> dict[str, tuple[int, int]] | None:
 def render_worklists(
     store: Store, taxonomy: Taxonomy, style: PageStyle, flags_page: str | None, now: datetime
 ) -> list[ReportPage]:
-    """The index, then each topic in taxonomy order, then needs-categories."""
+    """Each topic's page, narrower topics before broader ones, then needs-categories,
+    then the index: a page is saved after the pages it links to exist, so the wiki
+    renders those links blue at once."""
     counts = store.label_counts(now - NEW_WINDOW)
-    pages = [
+    pages = []
+    for label in reversed(taxonomy.labels):  # the taxonomy lists a parent before its children
+        rows = store.worklist(label, style.max_files)
+        awaiting = counts.get(label, LabelCounts(0, 0)).awaiting
+        pages.append(render_topic_page(label, rows, awaiting, taxonomy, style))
+    pages.append(render_needs_categories(store.uncategorized(style.max_files), taxonomy, style))
+    pages.append(
         render_index(
             style.prefix,
             taxonomy,
@@ -43,10 +51,5 @@ def render_worklists(
             flags_page,
             style.tool_url,
         )
-    ]
-    for label in taxonomy.labels:
-        rows = store.worklist(label, style.max_files)
-        awaiting = counts.get(label, LabelCounts(0, 0)).awaiting
-        pages.append(render_topic_page(label, rows, awaiting, taxonomy, style))
-    pages.append(render_needs_categories(store.uncategorized(style.max_files), taxonomy, style))
+    )
     return pages

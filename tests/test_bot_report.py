@@ -56,6 +56,7 @@ def test_score_words():
     assert score_in_words(0.8) == "very likely (80%)"
     assert score_in_words(0.6) == "likely (60%)"
     assert score_in_words(0.3) == "possible (30%)"
+    assert score_in_words(0.899) == "almost certain (90%)"  # the word matches the number
 
 
 def test_size_budget_holds_for_30000_rows():
@@ -92,7 +93,7 @@ def test_needs_categories_groups_by_best_suggestion_and_keeps_unsuggested():
     text = render_needs_categories(files, TAX, STYLE).text
     assert text.index("== STEM ==") < text.index("File:Rocket.jpg")
     assert text.index("== Culture ==") < text.index("File:Cake.jpg") < text.index("== No topic")
-    assert "Suggested: Food (very likely (80%)), Culture" in text
+    assert "File:Cake.jpg|Suggested: Food very likely (80%) · [[Special:" in text  # not Culture
     assert text.index("== No topic suggested ==") < text.index("File:Blob.png|no suggestion")
 
 
