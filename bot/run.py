@@ -35,6 +35,7 @@ from bot.report import PageStyle
 from bot.site import LoginError, log_in, open_site
 from bot.store import Store
 from bot.thumbnails import ThumbnailFetcher
+from bot.uncategorized import recheck_uncategorized
 from bot.upload_pass import PassContext, PassSummary, run_pass
 from bot.wiki_query import API_ERRORS
 from classifier.category_heuristic import TopicHeuristic
@@ -192,14 +193,18 @@ class Bot:
         )
 
     def publish(self) -> list[PublishResult]:
-        """Learn deletions, then publish the flags page and the worklists; every page's
-        result is kept in the store for the health check."""
+        """Learn deletions and which listed files got categories since, then publish the
+        flags page and the worklists; every page's result is kept in the store for the
+        health check."""
         results: list[PublishResult] = []
         try:
             learn_deletions(self.site, self.store)
         except API_ERRORS as err:  # the pages are still published, deletions next time
             log.error("reading the delete log failed: %s", err)
             results.append(PublishResult(DELETE_LOG, "error", str(err), "delete_log_unreadable"))
+        recheck_uncategorized(
+            self.site, self.store, self.style.max_files, self.config.source.metadata_batch
+        )
         if self.config.flags.enabled:  # first: the index links to the flags page
             results += publish_flags(
                 self.store,

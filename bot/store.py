@@ -743,6 +743,17 @@ class Store:
             for r in files
         ]
 
+    def set_visible_categories(self, counts: dict[str, int]) -> None:
+        """Note how many visible categories files have now (people categorize later)."""
+        f = files_table
+
+        def work(conn: Connection) -> None:
+            for title, n in counts.items():
+                conn.execute(update(f).where(f.c.title == title).values(visible_categories=n))
+
+        if counts:
+            self._write(work)
+
     def mark_deleted(self, deletions: Iterable[tuple[str, str]], cursor: Cursor) -> int:
         """Note files the wiki deleted, from (title, deletion time) pairs of the delete
         log, and move the deletions cursor, in one transaction: each upload of the title
