@@ -268,7 +268,7 @@ def render(status: dict) -> list[str]:
     )
     save = status["last_save"]
     lines += [
-        f"dry run: {'on (pages go to local files)' if status['dry_run'] else 'off (publishing)'}",
+        f"dry run (as configured): {'on' if status['dry_run'] else 'off (publishing)'}",
         _switch_line(status),
         "last successful save: none"
         if save is None
