@@ -165,7 +165,7 @@ suggestions_table = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     UniqueConstraint("title", "label", name="uq_suggestion_file_label"),
-    Index("ix_suggestions_label_state", "label", "state"),  # one topic page, its rows only
+    Index("ix_suggestions_label_logid", "label", "logid"),  # a topic page: newest first
     **MYSQL_TABLE,
 )
 
@@ -668,7 +668,8 @@ class Store:
             )
             .join(f, f.c.logid == s.c.logid)
             .where(s.c.label == label, s.c.state.in_(UNREVIEWED), f.c.deleted_at.is_(None))
-            .order_by(f.c.uploaded_at.desc(), f.c.logid.desc(), s.c.id)
+            # log ids grow with upload time: the (label, logid) index walks newest first
+            .order_by(s.c.logid.desc(), s.c.id)
             .limit(limit)
         )
         with self.engine.connect() as conn:

@@ -1,8 +1,8 @@
 """What the worklist pages and the health check need: whether a file has visible
 categories (the "needs categories" worklist), when the bot learned it was deleted (it
-then leaves every page), an index on suggestions by label (one topic page reads only
-its own rows), and the outcome of the last save of each page (a failed save shows in
-`python -m bot.status`).
+then leaves every page), an index on suggestions by label and upload log id (a topic
+page walks its label's newest rows and stops at its limit), and the outcome of the last
+save of each page (a failed save shows in `python -m bot.status`).
 
 Revision ID: 0005 (follows 0003 on this branch; when merged after 0004_reviews, its
 down_revision becomes "0004")
@@ -28,8 +28,8 @@ def upgrade() -> None:
     if "deleted_at" not in columns:
         op.add_column("files", sa.Column("deleted_at", sa.String(20)))
     indexes = {i["name"] for i in inspector.get_indexes("suggestions")}
-    if "ix_suggestions_label_state" not in indexes:
-        op.create_index("ix_suggestions_label_state", "suggestions", ["label", "state"])
+    if "ix_suggestions_label_logid" not in indexes:
+        op.create_index("ix_suggestions_label_logid", "suggestions", ["label", "logid"])
     if not inspector.has_table("page_saves"):
         op.create_table(
             "page_saves",
@@ -44,7 +44,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("page_saves")
-    op.drop_index("ix_suggestions_label_state", "suggestions")
+    op.drop_index("ix_suggestions_label_logid", "suggestions")
     with op.batch_alter_table("files") as batch:
         batch.drop_column("deleted_at")
         batch.drop_column("visible_categories")
