@@ -54,8 +54,12 @@ def owned(title: str, prefix: str) -> bool:
 
 def error_kind(err: Exception) -> str:
     """A short name for why a save failed, from pywikibot's exception class:
-    LockedPageError -> page_save_locked_page; its plain Error (a size limit, for one)
-    -> page_save_refused."""
+    LockedPageError -> page_save_locked_page; its plain Error (a size limit, for one),
+    which pywikibot wraps in OtherPageSaveError, -> page_save_refused."""
+    if isinstance(err, pywikibot.exceptions.OtherPageSaveError) and isinstance(
+        err.reason, Exception
+    ):
+        err = err.reason
     name = type(err).__name__.removesuffix("Error")
     return "page_save_" + (re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() or "refused")
 

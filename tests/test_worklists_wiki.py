@@ -17,7 +17,14 @@ import requests
 
 from bot.report import NEEDS_CATEGORIES, shown_files
 from tests.conftest import bot_env, write_bot_config
-from tests.wiki_fixtures import ADMIN_LOGIN, ADMIN_PASSWORD, run_bot, variant, wait_next_second
+from tests.wiki_fixtures import (
+    ADMIN_LOGIN,
+    ADMIN_PASSWORD,
+    LocalWiki,
+    run_bot,
+    variant,
+    wait_next_second,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -203,3 +210,28 @@ def test_status_names_a_missing_kill_switch(wiki, tmp_path):
         and "index.php?title=User:Bot/Nowhere&action=edit" in p
         for p in status["problems"]
     )
+
+
+def test_a_page_over_the_wikis_size_limit_fails_the_run(images, tmp_path):
+    """The failure first seen on a wiki with its page size limit lowered: the save is
+    refused, and --once says so and exits 1 (it printed "errors": {} and exited 0)."""
+    wiki = LocalWiki.start(tmp_path / "small-wiki")
+    try:
+        with open(wiki.dir / "LocalSettings.php", "a") as settings:
+            settings.write("\n$wgMaxArticleSize = 1;  # kilobytes: the index page is larger\n")
+        client = wiki.client()
+        client.edit("User:Bot/Run", "true")
+        since = wait_next_second()
+        client.upload("Small wiki cat.jpg", variant(images["Chelsea the cat.jpg"], 990))
+        write_bot_config(tmp_path / "config.toml", wiki.api_url)
+        env = bot_env(tmp_path / "pwb", {"localwiki": wiki.port})
+        summary = _summary(run_bot(["--once", "--since", since], tmp_path, env), code=1)
+        assert summary["files_classified"] == 1
+        assert summary["errors"]["page_save_refused"] >= 1, summary
+        assert "User:Bot/Topics" not in summary["pages_written"]  # the index is too big
+        code, status = _status(tmp_path, env, wiki.api_url)
+        assert code == 1
+        failed = {p["title"]: p["detail"] for p in status["failed_pages"]}
+        assert "article size limit" in failed["User:Bot/Topics"]
+    finally:
+        wiki.stop()
