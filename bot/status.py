@@ -57,26 +57,29 @@ def api_url(config: Config) -> str:
     return family.base_url(config.wiki.code, family.apipath(config.wiki.code))
 
 
+QUERY_ERRORS = (requests.RequestException, ValueError, KeyError, IndexError)
+
+
+def query(config: Config, timeout: float, **params: str) -> dict:
+    """One plain `action=query` request with a short timeout (no pywikibot session, no
+    login: the health check must answer even when the bot cannot). Raises
+    QUERY_ERRORS."""
+    r = requests.get(
+        api_url(config),
+        params={"action": "query", "format": "json", "formatversion": "2", **params},
+        headers={"User-Agent": config.wiki.user_agent + " status"},
+        timeout=timeout,
+    )
+    r.raise_for_status()
+    return r.json()["query"]
+
+
 def newest_upload(config: Config, timeout: float = 10.0) -> NewestUpload:
-    params = {
-        "action": "query",
-        "list": "logevents",
-        "letype": "upload",
-        "lelimit": "1",
-        "leprop": "ids|timestamp",
-        "format": "json",
-        "formatversion": "2",
-    }
     try:
-        r = requests.get(
-            api_url(config),
-            params=params,
-            headers={"User-Agent": config.wiki.user_agent + " status"},
-            timeout=timeout,
-        )
-        r.raise_for_status()
-        events = r.json()["query"]["logevents"]
-    except (requests.RequestException, ValueError, KeyError) as err:
+        events = query(
+            config, timeout, list="logevents", letype="upload", lelimit="1", leprop="ids|timestamp"
+        )["logevents"]
+    except QUERY_ERRORS as err:
         return NewestUpload(None, f"wiki unreachable: {type(err).__name__}: {err}")
     if not events:
         return NewestUpload(None, "the wiki has no uploads")
@@ -96,25 +99,11 @@ def kill_switch(config: Config, timeout: float = 10.0) -> dict:
     if user is None:
         return {"page": None, "state": "unknown", "problem": "BOT_USERNAME is not set"}
     title = config.report.kill_switch_page.format(user=user)
-    params = {
-        "action": "query",
-        "prop": "revisions",
-        "titles": title,
-        "rvprop": "content",
-        "rvslots": "main",
-        "format": "json",
-        "formatversion": "2",
-    }
     try:
-        r = requests.get(
-            api_url(config),
-            params=params,
-            headers={"User-Agent": config.wiki.user_agent + " status"},
-            timeout=timeout,
-        )
-        r.raise_for_status()
-        page = r.json()["query"]["pages"][0]
-    except (requests.RequestException, ValueError, KeyError, IndexError) as err:
+        page = query(
+            config, timeout, prop="revisions", titles=title, rvprop="content", rvslots="main"
+        )["pages"][0]
+    except QUERY_ERRORS as err:
         return {"page": title, "state": "unknown", "problem": f"{type(err).__name__}: {err}"}
     if page.get("missing"):
         return {"page": title, "state": "missing", "problem": None}
