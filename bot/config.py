@@ -129,6 +129,10 @@ class ReportConfig:
     summary: str = "Bot: update image topic suggestions"
     output_dir: str = "output/reports"
     publish_interval_seconds: int = field(default=3600, metadata=_check(_non_negative))
+    # a worklist page never grows past this (Commons refuses pages over 2 MiB) ...
+    page_max_bytes: int = field(default=500_000, metadata=_check(_positive))
+    # ... nor shows more files than a reviewer's browser loads comfortably
+    page_max_files: int = field(default=500, metadata=_check(_positive))
 
 
 @dataclass(frozen=True)

@@ -1,27 +1,38 @@
 """The only place the bot writes: report pages, under its rules, or to local files.
 
-A page is saved only when all of these hold: its title is under the configured prefix;
+A page is saved only when all of these hold: its title is the configured prefix (the
+index page) or lies under it;
 the kill-switch page (`User:<bot>/Run` by default, any user can flip it, as for
 ClueBot NG) says exactly `true`; the page does not exclude the bot with `{{nobots}}` or
 `{{bots|deny=...}}` (pywikibot's `botMayEdit`); and the text differs from what is
-there. Every save has the configured summary and the bot flag. In a dry run the same
-text goes to a local file and no write request is made at all.
+there. Every save has the configured summary and the bot flag; a worklist's summary
+also says what changed ("+12 files, -3 deleted, -5 dropped": dropped ones were reviewed
+or left the rolling window). In a dry run the same text goes to a local file and no
+write request is made at all. A save the wiki refuses (a size limit, a protection, an
+abuse filter) is a result with status `error` and the kind of refusal, which `--once`
+counts as an error and turns into a non-zero exit status.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pywikibot
 
-from bot.report import ReportPage, pages_to_render, render_reports
+from bot.report import PageStyle, ReportPage, shown_files
 from bot.store import Store
 from bot.wiki_query import API_ERRORS
+from bot.worklists import render_worklists
 from classifier.taxonomy import Taxonomy
+
+FAILURES = ("error", "outside_prefix")
+"""Statuses of a page that should have been saved and was not (the kill switch and
+{{nobots}} are people's decisions, not failures)."""
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +47,38 @@ def under_prefix(title: str, prefix: str) -> bool:
     return title.startswith(prefix.rstrip("/") + "/")
 
 
+def owned(title: str, prefix: str) -> bool:
+    """The pages the bot may write: the prefix page itself (the index) and those below."""
+    return title == prefix.rstrip("/") or under_prefix(title, prefix)
+
+
+def error_kind(err: Exception) -> str:
+    """A short name for why a save failed, from pywikibot's exception class:
+    LockedPageError -> page_save_locked_page; its plain Error (a size limit, for one),
+    which pywikibot wraps in OtherPageSaveError, -> page_save_refused."""
+    if isinstance(err, pywikibot.exceptions.OtherPageSaveError) and isinstance(
+        err.reason, Exception
+    ):
+        err = err.reason
+    name = type(err).__name__.removesuffix("Error")
+    return "page_save_" + (re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() or "refused")
+
+
+def change_summary(
+    base: str, old: Collection[str], new: Collection[str], deleted: Collection[str]
+) -> str:
+    """The edit summary of a worklist: how many files came and went, and why."""
+    added = len(set(new) - set(old))
+    removed = set(old) - set(new)
+    gone = len(removed & set(deleted))
+    parts = [f"+{added} files"] if added else []
+    if gone:
+        parts.append(f"-{gone} deleted")
+    if len(removed) - gone:
+        parts.append(f"-{len(removed) - gone} dropped")
+    return f"{base}: {', '.join(parts)}" if parts else base
+
+
 @dataclass(frozen=True)
 class PublishResult:
     """What happened to one page: saved, unchanged, written (dry run) or a skip reason."""
@@ -43,6 +86,7 @@ class PublishResult:
     title: str
     status: str  # saved | unchanged | written | outside_prefix | kill_switch | nobots | error
     detail: str = ""
+    kind: str = ""  # for a failure: its kind in the run's summary (error_kind)
 
     @property
     def written(self) -> bool:
@@ -58,8 +102,10 @@ class Publisher:
         summary: str,
         dry_run: bool,
         output_dir: Path,
+        deleted_among: Callable[[Collection[str]], set[str]] | None = None,
     ):
         self.site = site
+        self.deleted_among = deleted_among  # which titles are known deleted (summaries)
         self.prefix = prefix.rstrip("/")
         self.kill_switch_page = kill_switch_page
         self.summary = summary
@@ -102,31 +148,47 @@ class Publisher:
     def _save(self, report: ReportPage) -> PublishResult:
         page = pywikibot.Page(self.site, report.title)
         title = page.title()
-        if not under_prefix(title, self.prefix):
-            return PublishResult(title, "outside_prefix", f"not under {self.prefix}/")
+        if not owned(title, self.prefix):
+            return PublishResult(
+                title, "outside_prefix", f"not under {self.prefix}/", "page_outside_prefix"
+            )
         try:
             if page.exists() and not page.botMayEdit():
                 log.warning("not publishing %s: the page excludes this bot", title)
                 return PublishResult(title, "nobots", "{{nobots}} or {{bots|deny=...}}")
             if page.exists() and page.text.rstrip() == report.text.rstrip():
                 return PublishResult(title, "unchanged")
+            summary = self._summary(report, page.text if page.exists() else "")
             page.text = report.text
-            page.save(summary=self.summary, bot=True, minor=False, quiet=True)
+            page.save(summary=summary, bot=True, minor=False, quiet=True)
         except API_ERRORS as err:
             log.error("saving %s failed: %s", title, err)
-            return PublishResult(title, "error", str(err))
+            return PublishResult(title, "error", str(err) or type(err).__name__, error_kind(err))
         log.info("saved %s", title)
         return PublishResult(title, "saved")
 
 
+    def _summary(self, report: ReportPage, old_text: str) -> str:
+        if report.files is None:
+            return self.summary
+        removed = shown_files(old_text) - set(report.files)
+        deleted = self.deleted_among(removed) if self.deleted_among and removed else set()
+        return change_summary(self.summary, shown_files(old_text), report.files, deleted)
+
+
 def publish_from_store(
-    store: Store, publisher: Publisher, taxonomy: Taxonomy
+    store: Store,
+    publisher: Publisher,
+    taxonomy: Taxonomy,
+    style: PageStyle,
+    flags_page: str | None,
+    now: datetime,
+    held_back: Mapping[str, str] | None = None,
 ) -> list[PublishResult]:
-    """Render the pages that show pending suggestions and publish them; once a page is
-    on the wiki (saved, or already identical), its pending suggestions become published."""
-    rows = store.report_rows()
-    wanted = pages_to_render(rows, publisher.prefix)
-    pages = render_reports(rows, publisher.prefix, taxonomy, only=wanted)
+    """Render every worklist page and publish it; once a page is on the wiki (saved, or
+    already identical), the pending suggestions it shows become published. Labels in
+    `held_back` (label -> reason: reviewers rejected too many) list no files."""
+    pages = render_worklists(store, taxonomy, style, flags_page, now, held_back or {})
     results = publisher.publish(pages)
     if not publisher.dry_run:
         for page, result in zip(pages, results, strict=True):

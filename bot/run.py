@@ -1,9 +1,12 @@
 """Command line: `python -m bot.run` (continuous) or `python -m bot.run --once`.
 
-`--once` runs one pass over new uploads, publishes the report pages (or, in a dry run,
+`--once` runs one pass over new uploads, publishes the worklist pages (or, in a dry run,
 writes them to local files) and prints a one-line JSON summary as the last line of
-standard output. Without `--once`, APScheduler runs the pass every poll interval and
-the publishing on its own interval, one job at a time (missed runs coalesced); SIGTERM
+standard output. A page the wiki refused to save is counted in the summary's
+`errors` (`page_save_<kind>`) and makes the exit status 1, so a scheduled job's
+failure is seen; every page's last attempt is also kept for `python -m bot.status`.
+Without `--once`, APScheduler runs the pass every poll interval and the publishing on
+its own interval, one job at a time (missed runs coalesced); SIGTERM
 (Toolforge stopping or redeploying the job) lets the current file finish, then exits.
 `--publish-only` saves the report pages from the store and exits: Toolforge's scheduled
 report job, beside a continuous job configured not to publish.
@@ -16,7 +19,7 @@ import json
 import logging
 import signal
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pywikibot
@@ -26,11 +29,14 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from bot.category_parents import LiveCategoryGraph
 from bot.category_recheck import CategoryRecheck
 from bot.config import DEFAULT_CONFIG, Config, ConfigError, find_config, resolve_path
+from bot.deletions import learn_deletions
 from bot.flag_review import publish_flags
-from bot.publisher import Publisher, publish_from_store
+from bot.publisher import FAILURES, Publisher, PublishResult, publish_from_store
+from bot.report import PageStyle
 from bot.site import LoginError, log_in, open_site
 from bot.store import Store
 from bot.thumbnails import ThumbnailFetcher
+from bot.uncategorized import recheck_uncategorized
 from bot.upload_pass import PassContext, PassSummary, run_pass
 from bot.wiki_query import API_ERRORS
 from classifier.category_heuristic import TopicHeuristic
@@ -38,7 +44,9 @@ from classifier.model import TopicModel
 
 log = logging.getLogger("bot")
 
+EXIT_PAGE_FAILED = 1  # a page could not be saved (2: configuration, 3: wiki unreachable)
 ANONYMOUS_BOT = "TopicBot"  # stands in for {user} in page titles of an anonymous dry run
+DELETE_LOG = "(delete log)"  # stands in for a page title when the delete log failed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,6 +167,13 @@ class Bot:
             summary=report.summary,
             dry_run=config.dry_run,
             output_dir=resolve_path(report.output_dir),
+            deleted_among=self.store.deleted_among,
+        )
+        self.style = PageStyle(
+            prefix=self.publisher.prefix,
+            max_bytes=report.page_max_bytes,
+            max_files=report.page_max_files,
+            tool_url=config.review.tool_url,
         )
         # the flags page: the same rules and switches as the topic report, its own summary
         self.flag_publisher = Publisher(
@@ -195,9 +210,20 @@ class Bot:
             self.recheck.run()  # the implicit review signal (bot.category_recheck)
         return summary
 
-    def publish(self) -> list[str]:
-        results = publish_from_store(self.store, self.publisher, self.model.taxonomy)
-        if self.config.flags.enabled:
+    def publish(self) -> list[PublishResult]:
+        """Learn deletions and which listed files got categories since, then publish the
+        flags page and the worklists; every page's result is kept in the store for the
+        health check."""
+        results: list[PublishResult] = []
+        try:
+            learn_deletions(self.site, self.store)
+        except API_ERRORS as err:  # the pages are still published, deletions next time
+            log.error("reading the delete log failed: %s", err)
+            results.append(PublishResult(DELETE_LOG, "error", str(err), "delete_log_unreadable"))
+        recheck_uncategorized(
+            self.site, self.store, self.style.max_files, self.config.source.metadata_batch
+        )
+        if self.config.flags.enabled:  # first: the index links to the flags page
             results += publish_flags(
                 self.store,
                 self.flag_publisher,
@@ -207,12 +233,27 @@ class Bot:
                 self.review_page,
                 self.config.source.metadata_batch,
             )
-        return [r.detail if r.status == "written" else r.title for r in results if r.written]
+        review = self.config.review
+        results += publish_from_store(
+            self.store,
+            self.publisher,
+            self.model.taxonomy,
+            self.style,
+            self.flags_page if self.config.flags.enabled else None,
+            datetime.now(UTC).replace(tzinfo=None),
+            self.store.held_back_labels(
+                review.precision_floor, review.min_reviews, self.model.version
+            ),
+        )
+        self.store.record_page_saves(
+            (r.title, r.status, r.detail) for r in results if r.title != DELETE_LOG
+        )
+        return results
 
     def once(self, since: str | None) -> PassSummary:
         summary = self.run_pass(since)
         if not summary.stopped:
-            summary.pages_written = self.publish()
+            add_publish_results(summary, self.publish())
         return summary
 
     def forever(self, since: str | None) -> None:
@@ -247,6 +288,18 @@ class Bot:
         scheduler.start()
 
 
+def add_publish_results(summary: PassSummary, results: list[PublishResult]) -> None:
+    """Pages written go to `pages_written` (local paths in a dry run); pages that should
+    have been saved and were not go to `errors`, by kind, and fail the run."""
+    summary.pages_written = [
+        r.detail if r.status == "written" else r.title for r in results if r.written
+    ]
+    for r in results:
+        if r.status in FAILURES:
+            summary.errors[r.kind] += 1
+            summary.publish_failed = True
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -264,16 +317,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot reach the wiki: {err}", file=sys.stderr)
         return 3
     if args.publish_only:
-        pages = bot.publish()
-        print(json.dumps({"pages_written": pages, "dry_run": config.dry_run}), flush=True)
-        return 0
+        summary = PassSummary(dry_run=config.dry_run)
+        add_publish_results(summary, bot.publish())
+        out = {"pages_written": summary.pages_written, "errors": dict(summary.errors)}
+        print(json.dumps({**out, "dry_run": config.dry_run}, sort_keys=True), flush=True)
+        return EXIT_PAGE_FAILED if summary.publish_failed else 0
     if not args.once:
         bot.forever(args.since)
         return 0
     signal.signal(signal.SIGTERM, lambda signum, frame: bot.context.stop.set())
     summary = bot.once(args.since)
     print(json.dumps(summary.to_dict(), sort_keys=True), flush=True)
-    return 0
+    return EXIT_PAGE_FAILED if summary.publish_failed else 0
 
 
 if __name__ == "__main__":

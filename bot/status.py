@@ -1,13 +1,18 @@
 """`python -m bot.status`: what the bot has done and whether it is healthy.
 
 It prints the cursor, the lag behind the newest upload on the wiki, the outcomes of the
-last hour and day, the last error and the model of the last pass, one fact per line on
+last hour and day, the last error and the model of the last pass, whether it runs dry,
+the kill switch, the last successful page save and any page whose last save failed,
+and the suggestions awaiting review and active flags, one fact per line on
 standard output (what `toolforge jobs logs` shows best), and exits 1 when the bot is
 unhealthy, so it serves as a health check and as a scheduled job whose failure mails the
 maintainers:
 
 - no pass has finished for longer than --max-pass-age (default: three poll intervals);
-- the cursor is further than --max-lag behind the newest upload.
+- the cursor is further than --max-lag behind the newest upload;
+- a page's last save failed (the wiki refused it: a size limit, a protection);
+- publishing is on but the kill-switch page is missing (its name and how to create it
+  are printed), so nothing would ever be published.
 
 The store is read, never written (apart from the schema upgrade any start does). The
 wiki is asked for its newest upload with one plain HTTP request and a short timeout: a
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,7 +34,8 @@ import requests
 from pywikibot.family import Family
 
 from bot.config import Config, ConfigError, find_config
-from bot.store import Cursor, Store
+from bot.publisher import FAILURES, kill_switch_says_run
+from bot.store import FLAG_ACTIVE, REVIEWABLE_STATES, Cursor, Store
 
 EXIT_HEALTHY, EXIT_UNHEALTHY, EXIT_CONFIG = 0, 1, 2
 TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
@@ -50,30 +57,66 @@ def api_url(config: Config) -> str:
     return family.base_url(config.wiki.code, family.apipath(config.wiki.code))
 
 
+QUERY_ERRORS = (requests.RequestException, ValueError, KeyError, IndexError)
+
+
+def query(config: Config, timeout: float, **params: str) -> dict:
+    """One plain `action=query` request with a short timeout (no pywikibot session, no
+    login: the health check must answer even when the bot cannot). Raises
+    QUERY_ERRORS."""
+    r = requests.get(
+        api_url(config),
+        params={"action": "query", "format": "json", "formatversion": "2", **params},
+        headers={"User-Agent": config.wiki.user_agent + " status"},
+        timeout=timeout,
+    )
+    r.raise_for_status()
+    return r.json()["query"]
+
+
 def newest_upload(config: Config, timeout: float = 10.0) -> NewestUpload:
-    params = {
-        "action": "query",
-        "list": "logevents",
-        "letype": "upload",
-        "lelimit": "1",
-        "leprop": "ids|timestamp",
-        "format": "json",
-        "formatversion": "2",
-    }
     try:
-        r = requests.get(
-            api_url(config),
-            params=params,
-            headers={"User-Agent": config.wiki.user_agent + " status"},
-            timeout=timeout,
-        )
-        r.raise_for_status()
-        events = r.json()["query"]["logevents"]
-    except (requests.RequestException, ValueError, KeyError) as err:
+        events = query(
+            config, timeout, list="logevents", letype="upload", lelimit="1", leprop="ids|timestamp"
+        )["logevents"]
+    except QUERY_ERRORS as err:
         return NewestUpload(None, f"wiki unreachable: {type(err).__name__}: {err}")
     if not events:
         return NewestUpload(None, "the wiki has no uploads")
     return NewestUpload(Cursor(events[0]["timestamp"], events[0]["logid"]))
+
+
+def bot_user() -> str | None:
+    """The bot's account name (BOT_USERNAME without the BotPassword's "@app")."""
+    name = os.environ.get("BOT_USERNAME", "")
+    return name.split("@", 1)[0] or None
+
+
+def kill_switch(config: Config, timeout: float = 10.0) -> dict:
+    """The kill-switch page's title and state: on (publishing allowed), off, missing,
+    or unknown (no bot name, or the wiki out of reach)."""
+    user = bot_user()
+    if user is None:
+        return {"page": None, "state": "unknown", "problem": "BOT_USERNAME is not set"}
+    title = config.report.kill_switch_page.format(user=user)
+    try:
+        page = query(
+            config, timeout, prop="revisions", titles=title, rvprop="content", rvslots="main"
+        )["pages"][0]
+    except QUERY_ERRORS as err:
+        return {"page": title, "state": "unknown", "problem": f"{type(err).__name__}: {err}"}
+    if page.get("missing"):
+        return {"page": title, "state": "missing", "problem": None}
+    text = page["revisions"][0]["slots"]["main"]["content"]
+    return {"page": title, "state": "on" if kill_switch_says_run(text) else "off", "problem": None}
+
+
+def create_hint(config: Config, title: str) -> str:
+    """The edit URL that creates the kill-switch page, and what to write on it."""
+    index = api_url(config).rsplit("/", 1)[0] + "/index.php"
+    return (
+        f"create it with the single word true: {index}?title={title.replace(' ', '_')}&action=edit"
+    )
 
 
 def _seconds_between(earlier: str, later: str) -> float:
@@ -88,7 +131,17 @@ def collect(config: Config, max_pass_age: float, max_lag: float, now: datetime) 
     newest = newest_upload(config)
     last_pass = store.last_pass()
     error = store.last_error()
+    saves = store.page_saves()
+    switch = kill_switch(config)
     problems: list[str] = []
+    failed = [p for p in saves if p.status in FAILURES]
+    for page in failed:
+        problems.append(f"saving {page.title} failed: {page.detail}")
+    if switch["state"] == "missing" and not config.dry_run:
+        problems.append(
+            f"kill-switch page {switch['page']} is missing, so nothing is published; "
+            + create_hint(config, switch["page"])
+        )
 
     lag = None
     if cursor is not None and newest.cursor is not None:
@@ -135,9 +188,42 @@ def collect(config: Config, max_pass_age: float, max_lag: float, now: datetime) 
         "model": None
         if last_pass is None
         else {"name": last_pass.model_name, "version": last_pass.model_version},
+        "dry_run": config.dry_run,
+        "kill_switch": switch,
+        "last_save": _last_save(saves),
+        "failed_pages": [
+            {
+                "title": p.title,
+                "status": p.status,
+                "detail": p.detail,
+                "at": p.attempted_at.strftime(TIMESTAMP),
+            }
+            for p in failed
+        ],
+        "awaiting_review": sum(
+            n for s, n in store.suggestion_states().items() if s in REVIEWABLE_STATES
+        ),
+        "active_flags": store.flag_count(FLAG_ACTIVE),
         "healthy": not problems,
         "problems": problems,
     }
+
+
+def _last_save(saves: list) -> dict | None:
+    saved = [p for p in saves if p.saved_at is not None]
+    if not saved:
+        return None
+    last = max(saved, key=lambda p: p.saved_at)
+    return {"title": last.title, "at": last.saved_at.strftime(TIMESTAMP)}
+
+
+def _switch_line(status: dict) -> str:
+    switch = status["kill_switch"]
+    if switch["state"] == "missing":
+        return f"kill switch: {switch['page']} is MISSING: nothing is published"
+    if switch["state"] == "unknown":
+        return f"kill switch: unknown ({switch['page'] or 'no page'}: {switch['problem']})"
+    return f"kill switch: {switch['page']} says {'run' if switch['state'] == 'on' else 'stop'}"
 
 
 def render(status: dict) -> list[str]:
@@ -171,6 +257,22 @@ def render(status: dict) -> list[str]:
     lines.append(
         "model: unknown" if model is None else f"model: {model['name']} {model['version']}"
     )
+    save = status["last_save"]
+    lines += [
+        f"dry run (as configured): {'on' if status['dry_run'] else 'off (publishing)'}",
+        _switch_line(status),
+        "last successful save: none"
+        if save is None
+        else f"last successful save: {save['at']} {save['title']}",
+    ]
+    lines += [
+        f"page not saved: {p['at']} {p['title']}: {p['status']}: {p['detail']}"
+        for p in status["failed_pages"]
+    ]
+    lines += [
+        f"awaiting review: {status['awaiting_review']} suggestion(s)",
+        f"active flags: {status['active_flags']}",
+    ]
     lines.append(
         "health: OK" if status["healthy"] else "health: UNHEALTHY: " + "; ".join(status["problems"])
     )
@@ -181,9 +283,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bot.status",
         description="Show the bot's progress and health; exit 1 when unhealthy (no recent "
-        "pass, or too far behind the newest upload), 2 on a configuration error.",
+        "pass, too far behind the newest upload, a page that could not be saved, or "
+        "publishing on without a kill-switch page), 2 on a configuration error.",
+        epilog="The kill-switch page's name needs the bot's account: BOT_USERNAME, as for "
+        "python -m bot.run.",
     )
     parser.add_argument("--config", type=Path, help="configuration file (default: ./config.toml)")
+    parser.add_argument("--api-url", help="any MediaWiki's api.php instead of the configured wiki")
     parser.add_argument(
         "--max-pass-age",
         type=float,
@@ -200,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = find_config(args.config)
+        if args.api_url:
+            config = config.with_overrides(**{"wiki.api_url": args.api_url})
         max_pass_age = args.max_pass_age or 3 * config.source.poll_interval_seconds
         status = collect(config, max_pass_age, args.max_lag, datetime.now(UTC).replace(tzinfo=None))
     except ConfigError as err:

@@ -57,6 +57,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    case,
     create_engine,
     func,
     or_,
@@ -78,8 +79,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SUGGESTION_STATES = ("pending", "published", "accepted", "rejected", "withdrawn")
+# Shown on a worklist and in the review tool: nobody has judged them yet.
 REVIEWABLE_STATES = ("pending", "published")
 REVIEW_DECISIONS = ("accepted", "rejected")
+
+DELETIONS_CURSOR = "deletions"  # the delete log read so far (bot.deletions)
 
 FLAG_ACTIVE = "active"
 FLAG_FINE = "fine"  # a reviewer listed the file on the review page: withdrawn for good
@@ -131,6 +135,8 @@ files_table = Table(
     Column("milliseconds", Integer),
     Column("attempts", Integer, nullable=False, default=1),
     Column("processed_at", DateTime, nullable=False, index=True),
+    Column("visible_categories", Integer),  # categories not hidden; null: not known
+    Column("deleted_at", String(20)),  # when the wiki deleted it (delete log); null: exists
     **MYSQL_TABLE,
 )
 
@@ -163,6 +169,7 @@ suggestions_table = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     UniqueConstraint("title", "label", name="uq_suggestion_file_label"),
+    Index("ix_suggestions_label_logid", "label", "logid"),  # a topic page: newest first
     **MYSQL_TABLE,
 )
 
@@ -249,6 +256,17 @@ flags_table = Table(
     **MYSQL_TABLE,
 )
 
+page_saves_table = Table(
+    "page_saves",
+    metadata,
+    Column("title", String(255), primary_key=True),
+    Column("status", String(32), nullable=False),  # the last attempt: bot.publisher statuses
+    Column("detail", Text),
+    Column("attempted_at", DateTime, nullable=False),
+    Column("saved_at", DateTime),  # the last successful save (or dry-run write)
+    **MYSQL_TABLE,
+)
+
 image_features_table = Table(
     "image_features",
     metadata,
@@ -284,6 +302,7 @@ class FileRecord:
     error: str | None = None
     claimed_topics: tuple[str, ...] | None = None
     milliseconds: int | None = None
+    visible_categories: int | None = None
 
 
 @dataclass(frozen=True)
@@ -315,6 +334,35 @@ class ReportRow:
     state: str
     uploader: str | None
     uploaded_at: str
+
+
+@dataclass(frozen=True)
+class LabelCounts:
+    """A label's suggestions awaiting review, and how many of those are new."""
+
+    awaiting: int
+    new: int
+
+
+@dataclass(frozen=True)
+class UncategorizedFile:
+    """An upload with no visible category, with its suggested (label, score), best first."""
+
+    title: str
+    uploader: str | None
+    uploaded_at: str
+    suggestions: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class PageSave:
+    """The latest publishing attempt of one page (times are naive UTC)."""
+
+    title: str
+    status: str
+    detail: str | None
+    attempted_at: datetime
+    saved_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -538,6 +586,7 @@ class Store:
                 if file.claimed_topics is None
                 else json.dumps(list(file.claimed_topics)),
                 milliseconds=file.milliseconds,
+                visible_categories=file.visible_categories,
                 processed_at=now,
             )
         )
@@ -674,6 +723,166 @@ class Store:
         with self.engine.connect() as conn:
             return [ReportRow(*row) for row in conn.execute(query)]
 
+    def worklist(self, label: str, limit: int) -> list[ReportRow]:
+        """The newest `limit` suggestions of `label` still awaiting review, newest upload
+        first: one topic page reads only the rows it can show."""
+        s, f = suggestions_table, files_table
+        query = (
+            select(
+                s.c.id,
+                s.c.title,
+                s.c.label,
+                s.c.score,
+                s.c.adds_topic,
+                s.c.state,
+                f.c.uploader,
+                f.c.uploaded_at,
+            )
+            .join(f, f.c.logid == s.c.logid)
+            .where(s.c.label == label, s.c.state.in_(REVIEWABLE_STATES), f.c.deleted_at.is_(None))
+            # log ids grow with upload time: the (label, logid) index walks newest first
+            .order_by(s.c.logid.desc(), s.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [ReportRow(*row) for row in conn.execute(query)]
+
+    def label_counts(self, new_since: datetime) -> dict[str, LabelCounts]:
+        """Per label: suggestions awaiting review, and how many of them were made since
+        `new_since` (naive UTC); one grouped query, whatever the store holds."""
+        s = suggestions_table
+        query = (
+            select(
+                s.c.label,
+                func.count(),
+                func.sum(case((s.c.created_at >= new_since, 1), else_=0)),
+            )
+            .where(s.c.state.in_(REVIEWABLE_STATES))
+            .group_by(s.c.label)
+        )
+        with self.engine.connect() as conn:
+            return {
+                label: LabelCounts(awaiting=n, new=int(new or 0))
+                for label, n, new in conn.execute(query)
+            }
+
+    def unsuggested_count(self) -> int:
+        """Classified files still on the wiki for which the model suggested nothing."""
+        s, f = suggestions_table, files_table
+        query = select(func.count(func.distinct(f.c.title))).where(
+            f.c.outcome == "classified",
+            f.c.deleted_at.is_(None),
+            ~select(s.c.id).where(s.c.title == f.c.title).exists(),
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar_one()
+
+    def uncategorized(self, limit: int) -> list[UncategorizedFile]:
+        """The newest `limit` files on the wiki whose uploader gave them no visible
+        category, newest first, each with its suggested labels (best first)."""
+        f, s = files_table, suggestions_table
+        newest = (
+            select(f.c.title, func.max(f.c.logid).label("logid"))
+            .where(f.c.visible_categories == 0, f.c.deleted_at.is_(None))
+            .group_by(f.c.title)
+            .subquery()
+        )
+        query = (
+            select(f.c.title, f.c.uploader, f.c.uploaded_at)
+            .join(newest, newest.c.logid == f.c.logid)
+            .order_by(f.c.uploaded_at.desc(), f.c.logid.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            files = conn.execute(query).all()
+            labels: dict[str, list[tuple[str, float]]] = {r.title: [] for r in files}
+            titles = list(labels)
+            for start in range(0, len(titles), 500):
+                rows = conn.execute(
+                    select(s.c.title, s.c.label, s.c.score).where(
+                        s.c.title.in_(titles[start : start + 500]),
+                        s.c.state.not_in(["rejected", "withdrawn"]),
+                    )
+                )
+                for row in rows:
+                    labels[row.title].append((row.label, row.score))
+        return [
+            UncategorizedFile(
+                r.title,
+                r.uploader,
+                r.uploaded_at,
+                tuple(sorted(labels[r.title], key=lambda ls: -ls[1])),
+            )
+            for r in files
+        ]
+
+    def set_visible_categories(self, counts: dict[str, int]) -> None:
+        """Note how many visible categories files have now (people categorize later)."""
+        f = files_table
+
+        def work(conn: Connection) -> None:
+            for title, n in counts.items():
+                conn.execute(update(f).where(f.c.title == title).values(visible_categories=n))
+
+        if counts:
+            self._write(work)
+
+    def mark_deleted(self, deletions: Iterable[tuple[str, str]], cursor: Cursor) -> int:
+        """Note files the wiki deleted, from (title, deletion time) pairs of the delete
+        log, and move the deletions cursor, in one transaction: each upload of the title
+        made before its deletion leaves every page, and its suggestions awaiting review
+        are withdrawn (the store keeps them). Returns how many titles were known."""
+        deletions = list(deletions)
+        f, s = files_table, suggestions_table
+
+        def work(conn: Connection) -> int:
+            known = 0
+            for title, at in deletions:
+                gone = conn.execute(
+                    update(f)
+                    .where(f.c.title == title, f.c.uploaded_at <= at, f.c.deleted_at.is_(None))
+                    .values(deleted_at=at)
+                ).rowcount
+                if gone:
+                    known += 1
+                    conn.execute(
+                        update(s)
+                        .where(s.c.title == title, s.c.state.in_(REVIEWABLE_STATES))
+                        .values(state="withdrawn", updated_at=_now())
+                    )
+            self._move_cursor(conn, cursor, DELETIONS_CURSOR)
+            return known
+
+        return self._write(work)
+
+    def oldest_upload(self) -> str | None:
+        """The upload time of the oldest file recorded (where deletions start to matter)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.min(files_table.c.uploaded_at))).scalar_one()
+
+    def deleted_among(self, titles: Collection[str]) -> set[str]:
+        """Which of `titles` the store knows to be deleted (for edit summaries)."""
+        f = files_table
+        titles = list(titles)
+        out: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(titles), 500):
+                out.update(
+                    conn.execute(
+                        select(f.c.title).where(
+                            f.c.title.in_(titles[start : start + 500]), f.c.deleted_at.is_not(None)
+                        )
+                    ).scalars()
+                )
+        return out
+
+    def suggestion_states(self) -> dict[str, int]:
+        """Suggestions per state (the health check shows those awaiting review)."""
+        s = suggestions_table
+        query = select(s.c.state, func.count()).group_by(s.c.state)
+        with self.engine.connect() as conn:
+            return {state: n for state, n in conn.execute(query)}
+
     def set_state(self, suggestion_ids: Collection[int], state: str) -> None:
         """Move suggestions to a review state (published after a report save, and so on)."""
         if state not in SUGGESTION_STATES:
@@ -776,6 +985,43 @@ class Store:
                 .values(state=state, updated_at=_now())
             ).rowcount
         )
+
+    def flag_count(self, state: str = FLAG_ACTIVE) -> int:
+        t = flags_table
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.count()).select_from(t).where(t.c.state == state)
+            ).scalar_one()
+
+    # -- page saves --------------------------------------------------------------------
+
+    def record_page_saves(self, results: Iterable[tuple[str, str, str]]) -> None:
+        """Note the outcome of each page's latest publishing attempt, as (title, status,
+        detail): `saved`, `written` and `unchanged` mean the page is as rendered."""
+        t = page_saves_table
+        now = _now()
+
+        def work(conn: Connection) -> None:
+            for title, status, detail in results:
+                values = dict(status=status, detail=detail or None, attempted_at=now)
+                if status in ("saved", "written"):
+                    values["saved_at"] = now
+                if conn.execute(select(t.c.title).where(t.c.title == title)).first() is None:
+                    conn.execute(t.insert().values(title=title, **values))
+                else:
+                    conn.execute(update(t).where(t.c.title == title).values(**values))
+
+        self._write(work)
+
+    def page_saves(self) -> list[PageSave]:
+        """The latest attempt of every page, most recent first."""
+        t = page_saves_table
+        query = select(t).order_by(t.c.attempted_at.desc(), t.c.title)
+        with self.engine.connect() as conn:
+            return [
+                PageSave(r.title, r.status, r.detail, r.attempted_at, r.saved_at)
+                for r in conn.execute(query)
+            ]
 
     # -- passes ------------------------------------------------------------------------
 
@@ -1102,10 +1348,15 @@ class Store:
         """A page of the review tool's gallery, newest suggestion first; the next page
         starts before the last row's id (keyset paging: as fast on page 1000 as on page 1).
         `title`: one file's suggestions; `new_only`: labels the file's categories do not
-        imply; `needs_categories`: files whose categories imply no topic at all (none, or
-        only maintenance categories)."""
+        imply; `needs_categories`: files with no visible category (none, or only hidden
+        maintenance ones), as on the needs-categories worklist. Deleted files never show."""
         s, f = suggestions_table, files_table
-        query = self._gallery_query().order_by(s.c.id.desc()).limit(limit)
+        query = (
+            self._gallery_query()
+            .where(f.c.deleted_at.is_(None))
+            .order_by(s.c.id.desc())
+            .limit(limit)
+        )
         for dialect in ("mysql", "mariadb"):
             # MariaDB would start from files and sort every row; suggestions first, it walks
             # the newest ids and stops at the page's end
@@ -1122,7 +1373,7 @@ class Store:
         if new_only:
             query = query.where(s.c.adds_topic.is_(True))
         if needs_categories:
-            query = query.where(f.c.claimed_topics == "[]")
+            query = query.where(f.c.visible_categories == 0)
         if min_score > 0:
             query = query.where(s.c.score >= min_score)
         if before_id is not None:

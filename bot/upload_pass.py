@@ -99,6 +99,7 @@ class PassSummary:
     cursor: Cursor | None = None
     seconds: float = 0.0
     stopped: bool = False
+    publish_failed: bool = False  # a page that should have been saved was not
 
     def add(self, outcome: FileOutcome) -> None:
         self.files_seen += 1
@@ -265,6 +266,7 @@ def process_upload(
             mime=info.mime if info else None,
             uploader=(info.uploader if info else None) or upload.user,
             claimed_topics=claimed,
+            visible_categories=len(info.categories) if info else None,
             milliseconds=ms,
         )
         recorded = ctx.store.record_upload(

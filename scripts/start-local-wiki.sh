@@ -35,6 +35,8 @@ cat >> "$DIR/LocalSettings.php" <<SETTINGS
 \$wgUseInstantCommons = false;
 \$wgEnableEmail = false;
 \$wgShowExceptionDetails = true;
+# as on Wikimedia wikis, the bot group is exempt from edit rate limits (a pass saves ~30 pages)
+\$wgGroupPermissions['bot']['noratelimit'] = true;
 SETTINGS
 
 php "$MW/maintenance/createAndPromote.php" --bot Bot 'BotPass-12345-abc' > /dev/null

@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -32,6 +33,7 @@ from backfill.import_predictions import (
     upload_time,
 )
 from bot.publisher import Publisher, publish_from_store
+from bot.report import PageStyle, shown_files
 from bot.store import Cursor, FileRecord, Store, files_table, suggestions_table
 from classifier.batch import classify_batch
 from classifier.model import TopicModel
@@ -176,17 +178,21 @@ def test_the_published_reports_show_the_imported_files(store, output, rows, mode
     import_predictions(store, output, progress=False)
     publisher = Publisher(site=None, prefix=PREFIX, kill_switch_page="User:TopicBot/Run",
                           summary="test", dry_run=True, output_dir=tmp_path / "reports")
-    results = publish_from_store(store, publisher, model.taxonomy)
+    style = PageStyle(PREFIX, max_bytes=500_000, max_files=500)
+    results = publish_from_store(store, publisher, model.taxonomy, style, None, datetime.now())
     assert {r.status for r in results} == {"written"}
     pages = {r.title: Path(r.detail).read_text(encoding="utf-8") for r in results}
+    shown = set()
     for row in rows[:4]:
-        if not row["predictions"]:
-            continue
-        day = "2015-03-01" if row["logid"] % 2 == 0 else "2015-03-02"
-        text = pages[f"{PREFIX}/{day}"]
-        assert f"[[:File:{row['title'].replace('_', ' ')}]]" in text
-        assert f"[[User:{row['uploader']}&#124;" in text  # the report escapes the table's |
-    assert f"{PREFIX}/2024-05-01" not in pages  # the live file has no suggestions
+        title = f"File:{row['title'].replace('_', ' ')}"
+        for label in row["predictions"]:  # on each of its topics' worklist pages
+            text = pages[f"{PREFIX}/{label}"]
+            assert f"{title}|{label}: " in text
+            assert f"[[Special:Contributions/{row['uploader']}|{row['uploader']}]]" in text
+            shown.add(title)
+    assert shown  # the model suggested something for the imported photos
+    every = set().union(*(shown_files(text) for text in pages.values()))
+    assert every == shown  # the live file without suggestions is on no page
 
 
 def test_rows_without_a_log_id_are_refused_with_a_count(rows, tmp_path):

@@ -185,9 +185,9 @@ def test_migrations_build_exactly_the_store_tables_and_run_again_as_no_ops(store
     assert migrate.current(store.engine) == migrate.head()
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    store.record_upload(_file(1), Cursor("2024-05-01T10:00:00Z", 1), PRED, SUGG)
     migrate.downgrade(store.engine, "0001")
     assert "passes" not in inspect(store.engine).get_table_names()
-    store.record_upload(_file(1), Cursor("2024-05-01T10:00:00Z", 1), PRED, SUGG)
     migrate.upgrade(store.engine)
     assert store.counts()["files"] == 1 and migrate.current(store.engine) == migrate.head()
 
@@ -308,3 +308,53 @@ def test_a_writer_killed_mid_transaction_leaves_nothing_and_the_file_is_redone(s
     )
     assert store.cursor() == Cursor("2024-05-01T10:00:05Z", 5)
     assert store.counts()["files"] == 2
+
+
+def test_worklist_queries_read_only_what_a_page_shows(store):
+    """Newest first and LIMITed; a deletion takes a file off every list (and withdraws its
+    unreviewed suggestions) without touching a later re-upload of the same name; files
+    without a suggestion are counted; uncategorized uploads are listed with their labels."""
+    for i in range(1, 6):
+        ts = f"2024-05-0{i}T10:00:00Z"
+        file = FileRecord(
+            logid=i,
+            title=f"File:{i}.jpg",
+            uploaded_at=ts,
+            outcome="classified",
+            sha1="ab" * 20,
+            uploader="U",
+            visible_categories=0 if i % 2 else 2,
+        )
+        store.record_upload(file, Cursor(ts, i), PRED, SUGG if i != 5 else ())
+    assert [r.title for r in store.worklist("Animals", 3)] == [
+        "File:4.jpg",
+        "File:3.jpg",
+        "File:2.jpg",
+    ]
+    now = datetime.now(UTC).replace(tzinfo=None)
+    counts = store.label_counts(now - timedelta(days=7))
+    assert counts["Animals"].awaiting == 4 and counts["Animals"].new == 4
+    assert store.label_counts(now + timedelta(days=1))["Animals"].new == 0
+    assert store.unsuggested_count() == 1
+    assert [(f.title, f.suggestions) for f in store.uncategorized(10)] == [
+        ("File:5.jpg", ()),
+        ("File:3.jpg", (("Nature", 0.9), ("Animals", 0.8))),
+        ("File:1.jpg", (("Nature", 0.9), ("Animals", 0.8))),
+    ]
+
+    deleted = [("File:4.jpg", "2024-05-06T00:00:00Z"), ("File:3.jpg", "2024-05-01T00:00:00Z")]
+    assert store.mark_deleted(deleted, Cursor("2024-05-06T00:00:00Z", 99)) == 1
+    assert store.cursor("deletions") == Cursor("2024-05-06T00:00:00Z", 99)
+    assert [r.title for r in store.worklist("Animals", 10)] == [
+        "File:3.jpg",  # deleted before this upload: a different file
+        "File:2.jpg",
+        "File:1.jpg",
+    ]
+    assert store.deleted_among(["File:4.jpg", "File:3.jpg"]) == {"File:4.jpg"}
+    assert store.suggestion_states() == {"pending": 6, "withdrawn": 2}
+
+    store.record_page_saves([("P/A", "error", "too big"), ("P/B", "saved", "")])
+    store.record_page_saves([("P/A", "saved", "")])
+    saves = {s.title: s for s in store.page_saves()}
+    assert saves["P/A"].status == "saved" and saves["P/A"].saved_at is not None
+    assert store.oldest_upload() == "2024-05-01T10:00:00Z"

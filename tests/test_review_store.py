@@ -37,6 +37,7 @@ def add_file(
     version: str = "1",
     claimed: tuple[str, ...] | None = ("Nature",),
     title: str | None = None,
+    visible_categories: int | None = None,
 ) -> dict[str, int]:
     """Record an upload with one suggestion per label; returns {label: suggestion id}."""
     title = title or f"File:{logid}.jpg"
@@ -45,7 +46,8 @@ def add_file(
     pred = PredictionRecord(sha1, "m", version, "op", tuple(labels), labels)
     store.record_upload(
         FileRecord(
-            logid, title, ts, "classified", sha1=sha1, uploader="Up", claimed_topics=claimed
+            logid, title, ts, "classified", sha1=sha1, uploader="Up", claimed_topics=claimed,
+            visible_categories=visible_categories,
         ),
         Cursor(ts, logid),
         pred,
@@ -244,6 +246,7 @@ def test_gallery_filters_and_keyset_pages(store):
             {"Animals": 0.5 + n / 100, "Maps": 0.9},
             adds_topic=n % 2 == 0,
             claimed=() if n > 8 else ("Nature",),
+            visible_categories=0 if n > 8 else 2,
         )
     pages, before = [], None
     while True:
@@ -268,3 +271,32 @@ def test_gallery_filters_and_keyset_pages(store):
     assert store.gallery_labels()["Maps"] == 9
     [reviewed] = store.gallery_rows(states=("accepted", "rejected"))
     assert (reviewed.reviewer, reviewed.state) == ("Alice", "accepted")
+
+
+def test_a_held_back_label_leaves_the_worklist_pages(store):
+    """Reviewers rejected most Animals suggestions: the Animals page lists no file and says
+    why, the index says so in its row, and the other topics' pages are unchanged."""
+    from datetime import datetime
+
+    from bot.report import PageStyle
+    from bot.worklists import render_worklists
+    from classifier.taxonomy import load_taxonomy
+
+    ids = [add_file(store, 100 + i, {"Animals": 0.9, "Plants": 0.8}) for i in range(6)]
+    for n, by_label in enumerate(ids):
+        store.record_review(by_label["Animals"], "accepted" if n == 0 else "rejected", "Rev")
+    held = store.held_back_labels(floor=0.5, min_reviews=5, model_version="1")
+    assert set(held) == {"Animals"}
+    add_file(store, 200, {"Animals": 0.95, "Plants": 0.7}, title="File:Fresh fox.jpg")
+    style = PageStyle(prefix="User:Bot/Topics", max_bytes=100_000, max_files=50)
+    pages = {p.title: p for p in render_worklists(
+        store, load_taxonomy(), style, None, datetime(2024, 5, 2), held)}
+    animals, plants = pages["User:Bot/Topics/Animals"], pages["User:Bot/Topics/Plants"]
+    assert animals.files == () and "Held back until the model changes" in animals.text
+    assert "File:Fresh fox.jpg" in plants.files
+    index = pages["User:Bot/Topics"].text
+    animals_row = next(line for line in index.splitlines() if "|Animals]]" in line)
+    assert "held back" in animals_row
+    unheld = {p.title: p for p in render_worklists(
+        store, load_taxonomy(), style, None, datetime(2024, 5, 2), {})}
+    assert "File:Fresh fox.jpg" in unheld["User:Bot/Topics/Animals"].files
