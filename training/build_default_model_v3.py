@@ -197,13 +197,11 @@ def _mean(values: list) -> float | None:
 
 
 def fallback_points(taxonomy: Taxonomy) -> dict[str, dict[str, float | None]]:
-    """2.x's thresholds for labels too rare on Commons' dev images to fit (the graph's
-    score, at its conservative point for precise and balanced, its broad one for broad)."""
-    points = read_card(DEFAULT_MODEL_DIR).operating_points
+    """Thresholds for labels too rare on the Commons images to fit (all of them ImageNet-
+    mapped): 1.x's hand-set points on the graph's score, 0.5 (half the probability mass)
+    for precise and balanced, 0.25 for broad, as 2.x used for its mapped labels."""
     source = {"precise": "conservative", "balanced": "conservative", "broad": "broad"}
-    if not set(source.values()) <= set(points):  # a v3 already installed: use its own
-        source = {p: p for p in POINTS}
-    return {p: dict(points[source[p]].thresholds) for p in POINTS}
+    return {p: dict.fromkeys(taxonomy.labels, v1.THRESHOLDS[source[p]]) for p in POINTS}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,6 +41,12 @@ MIN_INNER_F1 = 0.4  # a label whose best inner F1 is lower is not suggested at a
 # The precise point suggests a label only where the inner folds make its precision at
 # the chosen threshold likely: the lower end of the 95 % Wilson interval at least this.
 MIN_PRECISE_LOWER_BOUND = 0.5
+# A label this rare on the Commons images cannot show a precise threshold there (4 to 7
+# positives in the training folds): its precise point is its best-F1 threshold, raised
+# to at least 0.5, rather than nothing, so that a label the extra data teaches well (Maps
+# & Flags: real flags score over 0.9) is not dropped for want of Commons examples.
+RARE = 8
+RARE_FLOOR = 0.5
 
 
 @dataclass
@@ -124,12 +130,19 @@ def choose(y: np.ndarray, graph: np.ndarray, learned: np.ndarray, fitted: np.nda
                 thresholds[point][label] = None
             elif point == "precise":
                 t = max_recall_at_precision(y[:, j], scores[:, j], target)
-                thresholds[point][label] = t if t is not None and _likely_precise(
-                    y[:, j], scores[:, j] >= t) else None
+                if t is None or not _likely_precise(y[:, j], scores[:, j] >= t):
+                    best = best_f1_threshold(y[:, j], scores[:, j])
+                    rare = y[:, j].sum() < RARE and best is not None
+                    t = max(best, RARE_FLOOR) if rare else None
+                thresholds[point][label] = t
             elif point == "balanced":
                 thresholds[point][label] = best_f1_threshold(y[:, j], scores[:, j])
             else:
                 thresholds[point][label] = min_recall_threshold(y[:, j], scores[:, j], target)
+    for label in taxonomy.labels:  # broad never suggests less than balanced
+        broad, balanced = thresholds["broad"][label], thresholds["balanced"][label]
+        if broad is not None and balanced is not None:
+            thresholds["broad"][label] = min(broad, balanced)
     return Choice(rule, thresholds)
 
 
