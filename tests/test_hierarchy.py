@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from classifier.hierarchy import max_constraint, predicted_labels
 from classifier.model import TopicModel
@@ -133,7 +134,13 @@ def test_model_output_obeys_the_rule(model: TopicModel):
     smooth = np.stack(
         [np.stack([(x * k) % 256, (y * k) % 256, ((x + y) * k) % 256], -1) for k in (1, 2, 3)]
     ).astype(np.uint8)
-    scores = model.predict_arrays(np.concatenate([noise, smooth]))
+    arrays = np.concatenate([noise, smooth])
+    boxed = (
+        np.stack([model.prepare(Image.fromarray(a))[1] for a in arrays])
+        if model.face_detector
+        else None
+    )
+    scores = model.predict_arrays(arrays, boxed)
     assert scores.shape == (9, len(model.labels))
     assert ((scores >= 0) & (scores <= 1)).all()
     assert_hierarchy_holds(scores, model.taxonomy)

@@ -69,31 +69,36 @@ def results() -> dict[str, dict[str, Prediction]]:
     return out
 
 
-def labels(results, name: str, point: str = "conservative") -> set[str]:
+DEFAULT_POINT = TopicModel.load().default_operating_point
+
+
+def labels(results, name: str, point: str = DEFAULT_POINT) -> set[str]:
     return set(results[name][point].predictions)
 
 
 TOP_LEVEL = {"STEM", "Places", "Society", "Culture", "Logos & Symbols"}
 
-# What a person says, at the default (conservative) operating point.
-# Scores when written (model 2.2.0): coffee Food 0.96; chelsea Animals 0.95; horse (a
-# silhouette) Animals 0.81; china (a temple) Architecture 0.76; flower Nature 0.77 but
-# Plants 0.491 (float reference 0.481: the float model misses it too; a known miss below);
-# rocket (a launch pad) Technology & Engineering 0.57, from ImageNet's missile classes;
-# Grace Hopper (in uniform) People 0.63, from the military-uniform, suit and tie classes.
+# What a person says, at the default operating point (model 3.0.0: `precise`).
+# Scores when written (3.0.0): coffee Food 0.96; chelsea Animals 0.95; horse (a
+# silhouette) Animals 0.81; china (a temple) Architecture 0.76; rocket (a launch pad)
+# Technology & Engineering 0.57, from ImageNet's missile classes; Grace Hopper People 0.94,
+# the astronaut People 0.99 and the cameraman People 0.94, from the face detector and the
+# head (2.2.0 called the astronaut Sports and had the cameraman empty).
 EXPECTED = {
     "coffee": ({"Culture"}, {"Food"}),
     "chelsea": ({"STEM"}, {"Nature", "Animals"}),
     "horse": ({"STEM"}, {"Nature", "Animals"}),
     "china": ({"Places"}, {"Architecture"}),
-    "flower": ({"STEM"}, {"Nature"}),
     "rocket": ({"STEM"}, {"Technology & Engineering"}),
     "grace_hopper": ({"Society"}, {"People"}),
+    "astronaut": ({"Society"}, {"People"}),
+    "camera": ({"Society"}, {"People"}),
 }
 # The leaf a person would name; it must have the highest leaf score even where it stays
 # under its threshold.
 LEAF = {"coffee": "Food", "chelsea": "Animals", "horse": "Animals", "china": "Architecture",
-        "flower": "Plants", "rocket": "Technology & Engineering", "grace_hopper": "People"}
+        "flower": "Plants", "rocket": "Technology & Engineering", "grace_hopper": "People",
+        "astronaut": "People", "camera": "People"}
 
 
 def _installed(results, name: str) -> None:
@@ -115,7 +120,7 @@ def test_the_right_leaf_has_the_highest_leaf_score(results, name: str):
     """Not just over the threshold: no other leaf competes (flower: Plants 0.49, Animals 0.28)."""
     _installed(results, name)
     taxonomy = load_taxonomy()
-    result = results[name]["conservative"]
+    result = results[name][DEFAULT_POINT]
     leaves = {k: v for k, v in result.probabilities.items() if taxonomy.is_leaf(k)}
     assert max(leaves, key=leaves.get) == LEAF[name]
 
@@ -126,12 +131,10 @@ LIVING = {"Nature", "Animals", "Plants"}
 CLEARLY_WRONG = {
     "coffee": LIVING | {"Places", "Sports", "Transportation", "Music"},
     "chelsea": {"Places", "Food", "Plants", "Sports", "Transportation", "Music", "Culture"},
-    # the broad point says Maps & Flags and Places (0.109) for the horse silhouette: a known
-    # miss of the learned head below
-    "horse": {"Food", "Plants", "Music", "Culture"},
+    # the broad point says Culture (0.676) for the horse silhouette: a known miss below
+    "horse": {"Food", "Plants", "Music", "Maps & Flags", "Places"},
     "china": LIVING | {"Food", "Sports", "Music", "Transportation"},
-    # the broad point says Animals (0.280; float 0.287) for the flower: a known miss below
-    "flower": {"Places", "Society", "Sports", "Music", "Transportation"},
+    "flower": {"Places", "Society", "Sports", "Music", "Transportation", "Animals"},
     "astronaut": LIVING | {"Food", "Places", "Music", "Culture"},
     "rocket": LIVING | {"Food", "Music", "Sports", "People", "Culture"},
     "camera": LIVING | {"Food", "Sports", "Places"},
@@ -145,7 +148,7 @@ CLEARLY_WRONG = {
 @pytest.mark.parametrize("name", list(CLEARLY_WRONG))
 def test_nothing_clearly_wrong(results, name: str):
     _installed(results, name)
-    for point in ("conservative", "broad"):
+    for point in (DEFAULT_POINT, "broad"):
         got = labels(results, name, point)
         assert not (got & CLEARLY_WRONG[name]), (point, got)
 
@@ -162,32 +165,33 @@ def test_flower_not_an_animal_at_the_default_point(results):
     assert "Animals" not in labels(results, "flower")
 
 
-# Known misses of the ImageNet-class model (see the model card's limitations): strict, so
-# a model that gets them right makes these fail and the notes get updated.
+def test_horse_silhouette_not_a_culture_at_the_default_point(results):
+    assert "Culture" not in labels(results, "horse")
+
+
+# Known misses (see the model card's limitations): strict, so a model that gets them right
+# makes these fail and the notes get updated.
 @pytest.mark.xfail(
     strict=True,
-    reason="astronaut: Society/Sports (Sports 0.56, from ImageNet bobsled and football helmet), "
-    "not Space/People",
+    reason="flower: Nature 0.767 is under 3.0.0's precise threshold for Nature (0.80, chosen "
+    "on Commons images; 2.x's 0.5 said Nature): a regression against 2.2.0",
 )
-def test_known_miss_astronaut(results):
-    got = labels(results, "astronaut")
-    assert "Sports" not in got and got & {"Space", "People"}
+def test_known_miss_flower_nature(results):
+    assert "Nature" in labels(results, "flower")
 
 
 @pytest.mark.xfail(
-    strict=True, reason="horse silhouette: Maps & Flags at the broad point (0.109; threshold 0.045)"
-)
-def test_known_miss_horse_silhouette_broad(results):
-    assert not labels(results, "horse", "broad") & {"Places", "Maps & Flags"}
-
-
-@pytest.mark.xfail(
-    strict=True, reason="flower: Plants 0.491 at the default point (0.5); float model: 0.481"
+    strict=True, reason="flower: Plants 0.491 at the default point (2.x's 0.5, kept for Plants: "
+    "3 Commons examples are too few to fit it)"
 )
 def test_known_miss_flower_plants(results):
     assert "Plants" in labels(results, "flower")
 
 
-@pytest.mark.xfail(strict=True, reason="flower: Animals at the broad point (0.280, float 0.287)")
-def test_known_miss_flower_broad(results):
-    assert "Animals" not in labels(results, "flower", "broad")
+@pytest.mark.xfail(
+    strict=True,
+    reason="horse silhouette: Culture 0.676 at the broad point (0.24): the head's Culture "
+    "reads a black silhouette on white as a drawing",
+)
+def test_known_miss_horse_silhouette_broad(results):
+    assert "Culture" not in labels(results, "horse", "broad")
