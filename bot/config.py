@@ -79,11 +79,17 @@ class SourceConfig:
 
 @dataclass(frozen=True)
 class ThumbnailConfig:
-    """Thumbnail fetching: a standard Commons step width, a byte cap, and patience."""
+    """Thumbnail fetching and decoding: a standard Commons step width, caps on the bytes
+    downloaded and on the memory their decoded pixels take, and bounded patience: each
+    socket operation, each Retry-After, and the whole file (download, decoding and
+    classification) have a limit."""
 
     width: int = field(default=330, metadata=_check(_positive))
     max_bytes: int = field(default=3_000_000, metadata=_check(_positive))
+    max_decoded_bytes: int = field(default=64_000_000, metadata=_check(_positive))
     timeout_seconds: float = field(default=20.0, metadata=_check(_positive))
+    file_budget_seconds: float = field(default=60.0, metadata=_check(_positive))
+    max_retry_after_seconds: float = field(default=30.0, metadata=_check(_non_negative))
     retries: int = field(default=3, metadata=_check(_non_negative))
     backoff_seconds: float = field(default=1.0, metadata=_check(_non_negative))
 

@@ -84,6 +84,16 @@ TRANSIENT_OUTCOMES = ("api_error", "thumbnail_http_error", "thumbnail_unreachabl
 """Outcomes that a later pass may turn into a result (an outage, a rate limit): such a
 file is retried a bounded number of times, and only its row is then replaced."""
 
+IN_PROGRESS = "in_progress"
+"""A file whose download and decoding have begun: written before they start (its
+`attempts` counting the starts), replaced by the file's outcome. Still there at a later
+start, the process died on that file (killed for memory, crashed in a decoder, or just
+killed at that moment): it is tried once more, and a file that was started
+POISON_AFTER_STARTS times without an outcome is recorded as POISON, never tried again."""
+
+POISON = "poison"
+POISON_AFTER_STARTS = 2
+
 EXPECTED_OUTCOMES = ("classified", "deleted", "no_thumbnail")
 """Outcomes of an ordinary Commons day; every other outcome counts as an error."""
 
@@ -362,11 +372,17 @@ class Store:
         return Cursor(row.timestamp, row.logid) if row else None
 
     def retry_candidates(self, max_attempts: int, limit: int) -> list[FileRecord]:
-        """Files with a transient outcome and attempts left, oldest first."""
+        """Files with a transient outcome and attempts left, and files left in progress
+        by a process that died (to be recorded as poison), oldest first."""
         f = files_table
         query = (
             select(f.c.logid, f.c.title, f.c.uploaded_at, f.c.uploader, f.c.outcome)
-            .where(f.c.outcome.in_(TRANSIENT_OUTCOMES), f.c.attempts < max_attempts)
+            .where(
+                or_(
+                    and_(f.c.outcome.in_(TRANSIENT_OUTCOMES), f.c.attempts < max_attempts),
+                    f.c.outcome == IN_PROGRESS,
+                )
+            )
             .order_by(f.c.uploaded_at, f.c.logid)
             .limit(limit)
         )
@@ -381,6 +397,46 @@ class Store:
                 )
                 for r in conn.execute(query)
             ]
+
+    def mark_in_progress(self, file: FileRecord) -> None:
+        """Note durably that this file's download and decoding begin (see IN_PROGRESS). A
+        file already recorded with a final outcome is left as it is."""
+        f = files_table
+
+        def work(conn: Connection) -> None:
+            old = conn.execute(
+                select(f.c.outcome).where(f.c.logid == file.logid).with_for_update()
+            ).first()
+            if old is None:
+                conn.execute(
+                    f.insert().values(
+                        logid=file.logid,
+                        title=file.title,
+                        uploader=file.uploader,
+                        uploaded_at=file.uploaded_at,
+                        outcome=IN_PROGRESS,
+                        attempts=1,
+                        processed_at=_now(),
+                    )
+                )
+            elif old.outcome in (*TRANSIENT_OUTCOMES, IN_PROGRESS):
+                conn.execute(
+                    update(f)
+                    .where(f.c.logid == file.logid)
+                    .values(outcome=IN_PROGRESS, attempts=f.c.attempts + 1, processed_at=_now())
+                )
+
+        self._write(work)
+
+    def starts_without_outcome(self, logid: int) -> int:
+        """How often earlier runs started this file and died before recording its outcome
+        (its `attempts` while IN_PROGRESS); 0 for any other file."""
+        f = files_table
+        with self.engine.connect() as conn:
+            starts = conn.execute(
+                select(f.c.attempts).where(f.c.logid == logid, f.c.outcome == IN_PROGRESS)
+            ).scalar_one_or_none()
+        return starts or 0
 
     def prediction(self, sha1: str, model_version: str) -> PredictionRecord | None:
         """A stored prediction for these bytes and model, so they are not classified twice."""
@@ -443,14 +499,15 @@ class Store:
             .where(files_table.c.logid == file.logid)
             .with_for_update()  # MariaDB: a second writer of this file waits here
         ).first()
-        if old is not None and old.outcome not in TRANSIENT_OUTCOMES:
+        if old is not None and old.outcome not in (*TRANSIENT_OUTCOMES, IN_PROGRESS):
             self._move_cursor(conn, cursor)
             return False
         if old is not None:
             conn.execute(files_table.delete().where(files_table.c.logid == file.logid))
+        attempts = 1 if old is None else old.attempts + (old.outcome != IN_PROGRESS)
         conn.execute(
             files_table.insert().values(
-                attempts=1 if old is None else old.attempts + 1,
+                attempts=attempts,
                 logid=file.logid,
                 title=file.title,
                 page_id=file.page_id,
