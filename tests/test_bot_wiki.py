@@ -144,7 +144,8 @@ def test_killed_pass_resumes_without_losing_or_repeating(wiki, uploaded, images,
             break
     proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL
-    recorded = _files(_store(cwd))
+    # a file the kill caught in the middle is marked in progress: it is taken again
+    recorded = {t: o for t, o in _files(_store(cwd)).items() if o != ["in_progress"]}
     assert 3 <= len(recorded) < len(names), "the pass was not killed in the middle"
 
     summary = _summary(run_bot(["--once", "--dry-run"], cwd, env))
