@@ -50,6 +50,15 @@ def _page_title(value: Any) -> str | None:
     return None if value.strip() else "must not be empty"
 
 
+def _rights(value: Any) -> str | None:
+    return None if value and all(r.strip() for r in value) else "must name at least one right"
+
+
+TRUSTED_RIGHTS = ("patrol", "autopatrol")
+"""Rights whose holders' word counts on the bot's control pages (Commons gives them to
+patrollers and trusted uploaders)."""
+
+
 def _check(fn: Callable[[Any], str | None]) -> dict[str, Callable[[Any], str | None]]:
     return {"check": fn}
 
@@ -128,10 +137,13 @@ class ReportConfig:
     """Report pages, the kill switch and the local output of dry runs.
 
     `{user}` in the page prefix and kill-switch page is replaced by the bot's user name.
+    The kill switch lets the bot save only while it says exactly `true` AND its last
+    editor holds one of `kill_switch_rights`.
     """
 
     page_prefix: str = field(default="User:{user}/Topics", metadata=_check(_page_title))
     kill_switch_page: str = field(default="User:{user}/Run", metadata=_check(_page_title))
+    kill_switch_rights: tuple[str, ...] = field(default=TRUSTED_RIGHTS, metadata=_check(_rights))
     summary: str = "Bot: update image topic suggestions"
     output_dir: str = "output/reports"
     publish_interval_seconds: int = field(default=3600, metadata=_check(_non_negative))
@@ -182,12 +194,14 @@ class FlagsConfig:
 
     `page` and `review_page` may use {prefix} ([report] page_prefix) and {user}. The
     flags page must lie under the prefix (the publisher refuses anything else); the bot
-    only reads the review page, where a reviewer lists the files found fine.
+    only reads the review page, where a reviewer marks flagged files `fine` or `not fine`;
+    only revisions by accounts holding one of `review_rights` count (bot.flag_review).
     """
 
     enabled: bool = True
     page: str = field(default="{prefix}/Flags", metadata=_check(_page_title))
     review_page: str = field(default="{prefix}/Flags/Reviewed", metadata=_check(_page_title))
+    review_rights: tuple[str, ...] = field(default=TRUSTED_RIGHTS, metadata=_check(_rights))
     summary: str = "Bot: update vandalism-candidate flags"
     per_uploader_cap: int = field(default=5, metadata=_check(_positive))
     weights: FlagWeights = FlagWeights()
@@ -265,6 +279,8 @@ def _type_ok(value: Any, annotation: Any) -> bool:
         return isinstance(value, int | float) and not isinstance(value, bool)
     if annotation is int:
         return isinstance(value, int) and not isinstance(value, bool)
+    if typing.get_origin(annotation) is tuple:  # tuple[str, ...]: a TOML array of strings
+        return isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
     return isinstance(value, annotation)
 
 
@@ -292,6 +308,8 @@ def _build(cls: type, table: Mapping[str, Any], where: str) -> Any:
             raise ConfigError(f"{key}: expected {expected}, got {value!r}")
         if isinstance(value, int) and not isinstance(value, bool) and annotation is float:
             value = float(value)
+        if isinstance(value, list):
+            value = tuple(value)
         problem = fields[name].metadata.get("check", lambda _: None)(value)
         if problem:
             raise ConfigError(f"{key} = {value!r}: {problem}")

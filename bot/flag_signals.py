@@ -67,6 +67,7 @@ class Account:
     name: str
     edits: int
     registered: datetime | None  # None: registered before MediaWiki kept the date (pre-2006)
+    rights: frozenset[str] = frozenset()  # e.g. autopatrol, patrol
 
 
 def is_new_account(

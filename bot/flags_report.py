@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from bot.flag_score import TIERS
-from bot.store import FlagRow
+from bot.store import FLAG_KEPT, FlagRow
 
 THUMB_WIDTH = 120
 
@@ -56,9 +56,11 @@ def render_flags_page(rows: Iterable[FlagRow], review_page: str, cap: int) -> st
         "on a file. Tiers are named like ORES' review filters; the score is the sum of the "
         "points of the reasons shown.",
         "",
-        f"To mark a flag as fine, add a line <code><nowiki>* [[:File:Name.jpg]]</nowiki></code> "
-        f"to [[{review_page}]]; the bot withdraws it at its next run and never lists that "
-        "file again. Flags of deleted files are withdrawn too.",
+        "To settle a flag, add a line <code><nowiki>* [[:File:Name.jpg]] fine: why</nowiki>"
+        "</code> or <code><nowiki>* [[:File:Name.jpg]] not fine: why</nowiki></code> to "
+        f"[[{review_page}]]; lines count from accounts with the patrol or autopatrol right. "
+        "A fine file is withdrawn at the bot's next run; a file found not fine stays listed "
+        "with the reviewer's name. Flags of deleted files are withdrawn too.",
         "",
     ]
     if not listed:
@@ -76,6 +78,8 @@ def render_flags_page(rows: Iterable[FlagRow], review_page: str, cap: int) -> st
             reasons = "<br />".join(
                 _cell(f"{s.reason} (+{s.points:g})") for s in row.signals
             )
+            if row.state == FLAG_KEPT:
+                reasons += f"<br />'''not fine''', per {_user(row.reviewed_by)}"
             lines += [
                 "|-",
                 f"| [[{row.title}|{THUMB_WIDTH}px]] || [[:{row.title}]] || "

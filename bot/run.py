@@ -144,6 +144,7 @@ class Bot:
             summary=report.summary,
             dry_run=config.dry_run,
             output_dir=resolve_path(report.output_dir),
+            kill_switch_rights=report.kill_switch_rights,
         )
         # the flags page: the same rules and switches as the topic report, its own summary
         self.flag_publisher = Publisher(
@@ -153,6 +154,7 @@ class Bot:
             summary=config.flags.summary,
             dry_run=config.dry_run,
             output_dir=self.publisher.output_dir,
+            kill_switch_rights=report.kill_switch_rights,
         )
         names = {"prefix": self.publisher.prefix, "user": user}
         self.flags_page = config.flags.page.format(**names)

@@ -50,6 +50,7 @@ from sqlalchemy import (
     Double,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
     Text,
@@ -76,9 +77,11 @@ T = TypeVar("T")
 SUGGESTION_STATES = ("pending", "published", "accepted", "rejected", "withdrawn")
 
 FLAG_ACTIVE = "active"
-FLAG_FINE = "fine"  # a reviewer listed the file on the review page: withdrawn for good
+FLAG_KEPT = "kept"  # a trusted reviewer marked it `not fine`: still listed, with who said so
+FLAG_FINE = "fine"  # a trusted reviewer marked it `fine`: withdrawn until that edit is reverted
 FLAG_DELETED = "deleted"  # the file is gone: withdrawn, but its hash still warns of re-uploads
-FLAG_STATES = (FLAG_ACTIVE, FLAG_FINE, FLAG_DELETED)
+FLAG_STATES = (FLAG_ACTIVE, FLAG_KEPT, FLAG_FINE, FLAG_DELETED)
+FLAG_LISTED = (FLAG_ACTIVE, FLAG_KEPT)
 
 TRANSIENT_OUTCOMES = ("api_error", "thumbnail_http_error", "thumbnail_unreachable")
 """Outcomes that a later pass may turn into a result (an outage, a rate limit): such a
@@ -213,6 +216,8 @@ flags_table = Table(
     Column("state", String(16), nullable=False, index=True),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    Column("reviewed_by", String(255)),  # the account whose line set `fine` or `kept`
+    Column("reviewed_revision", BigInteger),  # the review page's revision it read
     **MYSQL_TABLE,
 )
 
@@ -306,6 +311,19 @@ class FlagRow:
     tier: str
     signals: tuple[Signal, ...]
     state: str
+    created_at: datetime | None = None
+    reviewed_by: str | None = None
+    reviewed_revision: int | None = None
+
+
+@dataclass(frozen=True)
+class FlagReview:
+    """A trusted reviewer's verdict on a flag, from one revision of the review page."""
+
+    title: str
+    state: str  # FLAG_FINE or FLAG_KEPT
+    reviewer: str
+    revision: int
 
 
 @dataclass(frozen=True)
@@ -716,7 +734,7 @@ class Store:
         whose re-uploads are what the near-duplicate signal is for."""
         t = flags_table
         query = select(t.c.title, t.c.dhash).where(
-            t.c.state.in_([FLAG_ACTIVE, FLAG_DELETED]), t.c.dhash.is_not(None)
+            t.c.state.in_([*FLAG_LISTED, FLAG_DELETED]), t.c.dhash.is_not(None)
         )
         with self.engine.connect() as conn:
             return [(row.title, row.dhash) for row in conn.execute(query)]
@@ -724,11 +742,13 @@ class Store:
     def flag_rows(self, states: Collection[str] = (FLAG_ACTIVE,)) -> list[FlagRow]:
         """Flags in these states, newest upload first."""
         t = flags_table
-        query = (
+        return self._flag_rows(
             select(t)
             .where(t.c.state.in_(list(states)))
             .order_by(t.c.uploaded_at.desc(), t.c.logid.desc())
         )
+
+    def _flag_rows(self, query: Select) -> list[FlagRow]:
         with self.engine.connect() as conn:
             return [
                 FlagRow(
@@ -740,25 +760,77 @@ class Store:
                     tier=row.tier,
                     signals=tuple(Signal(**s) for s in json.loads(row.signals)),
                     state=row.state,
+                    created_at=row.created_at,
+                    reviewed_by=row.reviewed_by,
+                    reviewed_revision=row.reviewed_revision,
                 )
                 for row in conn.execute(query)
             ]
 
     def withdraw_flags(self, titles: Collection[str], state: str) -> int:
-        """Withdraw the active flags of these files (found fine, or deleted); returns how
-        many changed. A withdrawn flag is never made active again."""
-        if state not in (FLAG_FINE, FLAG_DELETED):
-            raise ValueError(f"a flag is withdrawn as {FLAG_FINE} or {FLAG_DELETED}, not {state!r}")
+        """Withdraw the listed flags of these files whose file is gone (FLAG_DELETED);
+        returns how many changed."""
+        if state != FLAG_DELETED:
+            raise ValueError(f"flags are withdrawn here as {FLAG_DELETED}, not {state!r}")
         if not titles:
             return 0
         t = flags_table
         return self._write(
             lambda conn: conn.execute(
                 update(t)
-                .where(t.c.title.in_(list(titles)), t.c.state == FLAG_ACTIVE)
+                .where(t.c.title.in_(list(titles)), t.c.state.in_(FLAG_LISTED))
                 .values(state=state, updated_at=_now())
             ).rowcount
         )
+
+    def review_flags(self, reviews: Iterable[FlagReview]) -> int:
+        """Apply trusted verdicts to listed flags (`fine` withdraws, `kept` stays listed),
+        recording the reviewer and revision; returns how many changed."""
+        t = flags_table
+        reviews = [r for r in reviews if r.state in (FLAG_FINE, FLAG_KEPT)]
+
+        def work(conn: Connection) -> int:
+            changed = 0
+            for r in reviews:
+                changed += conn.execute(
+                    update(t)
+                    .where(
+                        t.c.title == r.title,
+                        t.c.state.in_(FLAG_LISTED),
+                        or_(t.c.state != r.state, t.c.reviewed_revision.is_(None)),
+                    )
+                    .values(
+                        state=r.state,
+                        reviewed_by=r.reviewer,
+                        reviewed_revision=r.revision,
+                        updated_at=_now(),
+                    )
+                ).rowcount
+            return changed
+
+        return self._write(work) if reviews else 0
+
+    def restore_flags(self, titles: Collection[str]) -> int:
+        """Make reviewed flags of these files active again (their review was reverted)."""
+        if not titles:
+            return 0
+        t = flags_table
+        return self._write(
+            lambda conn: conn.execute(
+                update(t)
+                .where(t.c.title.in_(list(titles)), t.c.state.in_((FLAG_FINE, FLAG_KEPT)))
+                .values(
+                    state=FLAG_ACTIVE, reviewed_by=None, reviewed_revision=None, updated_at=_now()
+                )
+            ).rowcount
+        )
+
+    def flags_reviewed_in(self, revisions: Collection[int]) -> list[FlagRow]:
+        """Flags whose review was read from one of these revisions of the review page."""
+        if not revisions:
+            return []
+        t = flags_table
+        return self._flag_rows(select(t).where(t.c.reviewed_revision.in_(list(revisions))))
 
     # -- passes ------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from tests.fault_proxy import Fault, FaultProxy
 from tests.wiki_fixtures import (
     ADMIN_LOGIN,
     ADMIN_PASSWORD,
+    ApiClient,
     LocalWiki,
     run_bot,
     variant,
@@ -231,7 +232,7 @@ def test_bad_input_is_recorded_and_the_pass_goes_on(wiki, images, tmp_path):
     }
 
 
-def test_kill_switch_nobots_and_dry_run_stop_writes(wiki, images, admin, tmp_path):
+def test_kill_switch_and_dry_run_stop_writes_and_nobots_does_not(wiki, images, admin, tmp_path):
     cwd, env, prefix = _setup(tmp_path, wiki, "Switch")
     since = wait_next_second()
     wiki.client().upload("Switch test.jpg", variant(images["Chelsea the cat.jpg"], 300))
@@ -258,16 +259,23 @@ def test_kill_switch_nobots_and_dry_run_stop_writes(wiki, images, admin, tmp_pat
     assert dry["dry_run"] is True and "[[:File:Switch test.jpg]]" in Path(local).read_text()
     assert bot_writes_since(start) == []  # server side: no write request from the bot
 
-    admin.edit("User:Bot/Run/Switch", "true")
-    admin.edit(page, "Reviewers only, please. {{nobots}}")
-    blocked = _summary(run_bot(["--once"], cwd, env))
-    assert blocked["pages_written"] == []
+    # an IP cannot start the bot again, nor can "True"; only a trusted account's "true"
+    anonymous = ApiClient(wiki.api_url)
+    anonymous.csrf = "+\\"  # the edit token of a logged-out editor
+    anonymous.edit("User:Bot/Run/Switch", "true")
+    admin.edit(page, "Reviewers only, please. {{nobots}}")  # a page the bot must overwrite
+    held = _summary(run_bot(["--once"], cwd, env))
+    assert held["pages_written"] == []
+    admin.edit("User:Bot/Run/Switch", "True")
+    assert _summary(run_bot(["--once"], cwd, env))["pages_written"] == []
     assert admin.page_text(page) == "Reviewers only, please. {{nobots}}"
     assert bot_writes_since(start) == []
 
-    admin.edit(page, "Bot welcome.")
-    allowed = _summary(run_bot(["--once"], cwd, env))
-    assert allowed["pages_written"] == [page]
+    admin.edit("User:Bot/Run/Switch", "true")
+    done = run_bot(["--once"], cwd, env)
+    assert _summary(done)["pages_written"] == [page], done.stderr[-3000:]
+    assert "[[:File:Switch test.jpg]]" in admin.page_text(page)
+    assert f"overwriting {{{{nobots}}}} on the bot's own page {page}" in done.stderr
     assert [c["title"] for c in bot_writes_since(start)] == [page]
 
 

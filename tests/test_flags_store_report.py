@@ -3,7 +3,7 @@ page's wikitext (tiers, order, per-uploader cap) and the review page's syntax.""
 
 from __future__ import annotations
 
-from bot.flag_review import reviewed_titles
+from bot.flag_review import review_lines
 from bot.flag_score import LIKELY, MAY, VERY_LIKELY
 from bot.flag_signals import Signal
 from bot.flags_report import render_flags_page
@@ -12,9 +12,11 @@ from bot.store import (
     FLAG_ACTIVE,
     FLAG_DELETED,
     FLAG_FINE,
+    FLAG_KEPT,
     Cursor,
     FileRecord,
     FlagRecord,
+    FlagReview,
     FlagRow,
     Store,
 )
@@ -36,7 +38,7 @@ def _record(store: Store, logid: int, title: str, flag: FlagRecord | None, sha1:
     )
 
 
-def test_one_flag_per_file_and_withdrawal_is_final(tmp_path):
+def test_one_flag_per_file_reviews_record_who_and_a_revert_restores(tmp_path):
     store = _store(tmp_path)
     flag = FlagRecord(5.5, LIKELY, (TINY, NEW), "00000000000000ff")
     assert _record(store, 1, "File:A.png", flag)
@@ -47,10 +49,20 @@ def test_one_flag_per_file_and_withdrawal_is_final(tmp_path):
     assert store.image_features("a") == ImageFeatures("00000000000000ff", 9.0)
     assert store.flagged_hashes() == [("File:A.png", "00000000000000ff")]
 
-    assert store.withdraw_flags(["File:A.png"], FLAG_FINE) == 1
+    assert store.review_flags([FlagReview("File:A.png", FLAG_FINE, "Patroller", 77)]) == 1
     assert store.flag_rows() == [] and store.flagged_hashes() == []  # fine: forgotten
     assert store.withdraw_flags(["File:A.png"], FLAG_DELETED) == 0  # stays fine
-    assert [r.state for r in store.flag_rows((FLAG_FINE,))] == [FLAG_FINE]
+    [fine] = store.flag_rows((FLAG_FINE,))
+    assert (fine.reviewed_by, fine.reviewed_revision) == ("Patroller", 77)
+    assert store.flags_reviewed_in([77]) == [fine]
+    assert store.restore_flags(["File:A.png"]) == 1  # revision 77 was reverted
+    [row] = store.flag_rows()
+    assert (row.state, row.reviewed_by, row.reviewed_revision) == (FLAG_ACTIVE, None, None)
+    assert store.review_flags([FlagReview("File:A.png", FLAG_KEPT, "Patroller", 80)]) == 1
+    assert [(r.state, r.reviewed_by) for r in store.flag_rows((FLAG_KEPT,))] == [
+        (FLAG_KEPT, "Patroller")
+    ]
+    assert store.review_flags([FlagReview("File:A.png", FLAG_KEPT, "Patroller", 81)]) == 0
 
 
 def test_deleted_flags_still_warn_of_re_uploads(tmp_path):
@@ -98,14 +110,29 @@ def test_empty_page_says_so():
 
 
 def test_review_page_syntax():
-    text = """Files found fine:
+    text = """Files reviewed:
 * [[:File:Chelsea_the cat.jpg]] fine, own work ~~~~
-* [[:file:lower case.png|a label]]
-* [[:Image:Old namespace.gif]]
-* [[Category:Not a file]] [[:File:]]
+* [[:file:lower case.png|a label]] Fine: checked
+* [[:Image:Old namespace.gif]] - not fine: copy of a logo
+* [[:File:Shouting.png]] NOT fine: copy of https://example.org
+* [[:File:No verdict.png]]
+* [[:File:Verdict later.png]] is fine
+* [[Category:Not a file]] fine [[:File:]] fine
+<!-- * [[:File:In a comment.png]] fine -->
+<nowiki>* [[:File:In nowiki.png]] fine</nowiki>
+<pre>
+* [[:File:In pre.png]] fine
+</pre>
+<!-- an unclosed comment hides the rest
+* [[:File:After the comment.png]] fine
 """
-    assert reviewed_titles(text) == {
-        "File:Chelsea the cat.jpg",
-        "File:Lower case.png",
-        "File:Old namespace.gif",
+    assert review_lines(text) == {
+        "File:Chelsea the cat.jpg": FLAG_FINE,
+        "File:Lower case.png": FLAG_FINE,
+        "File:Old namespace.gif": FLAG_KEPT,
+        "File:Shouting.png": FLAG_KEPT,
+    }
+    assert review_lines("#REDIRECT [[File:Chelsea the cat.jpg]]\n* [[:File:A.png]] fine") == {}
+    assert review_lines("* [[:File:A.png]] fine\n* [[:File:A.png]] not fine") == {
+        "File:A.png": FLAG_KEPT  # the last line about a file wins
     }
