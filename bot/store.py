@@ -83,7 +83,13 @@ FLAG_DELETED = "deleted"  # the file is gone: withdrawn, but its hash still warn
 FLAG_STATES = (FLAG_ACTIVE, FLAG_KEPT, FLAG_FINE, FLAG_DELETED)
 FLAG_LISTED = (FLAG_ACTIVE, FLAG_KEPT)
 
-TRANSIENT_OUTCOMES = ("api_error", "thumbnail_http_error", "thumbnail_unreachable")
+TRANSIENT_OUTCOMES = (
+    "api_error",
+    "thumbnail_http_error",
+    "thumbnail_unreachable",
+    "thumbnail_timeout",
+    "thumbnail_error",
+)
 """Outcomes that a later pass may turn into a result (an outage, a rate limit): such a
 file is retried a bounded number of times, and only its row is then replaced."""
 

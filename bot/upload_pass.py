@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pywikibot
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import FlagsConfig
 from bot.flag_score import Evidence, assess
@@ -63,6 +64,7 @@ log = logging.getLogger(__name__)
 CLASSIFIED = "classified"
 RETRY = "retry"  # the action of an upload taken up again after a transient error
 FILE_TIMEOUT = "file_timeout"  # the file's budget ran out during decoding or classifying
+THUMBNAIL_ERROR = "thumbnail_error"  # the wiki's thumberror: a rendering failure, retried
 
 
 @dataclass
@@ -214,7 +216,9 @@ def _process_logged(
     upload: Upload, meta: FileMetadata, ctx: PassContext, account: Account | None = None
 ) -> FileOutcome:
     """`process_upload`, with an unexpected error turned into the file's outcome (a bug
-    on one file must not block the cursor forever) and one log line per file."""
+    on one file must not block the cursor forever) and one log line per file. A
+    database error that persists even for the error's record ends only that file (the
+    next file's record moves the cursor on), not the pass."""
     started = time.monotonic()
     try:
         outcome = process_upload(upload, meta, ctx, account)
@@ -231,7 +235,11 @@ def _process_logged(
             error=message,
             milliseconds=ms,
         )
-        recorded = ctx.store.record_upload(record, upload.cursor)
+        try:
+            recorded = ctx.store.record_upload(record, upload.cursor)
+        except SQLAlchemyError:  # the store refuses this file even so: log it, go on
+            log.exception("recording the error of %s failed", upload.title)
+            recorded = False
         outcome = FileOutcome(upload.title, "internal_error", milliseconds=ms, recorded=recorded)
     log.info(
         "%s: %s%s [%s]%s %d ms",
@@ -297,6 +305,8 @@ def process_upload(
         return finish("api_error", meta.message)
     if isinstance(meta, Missing):
         return finish("deleted", "the file page no longer exists")
+    if meta.thumb_error:
+        return finish(THUMBNAIL_ERROR, f"the wiki could not render a thumbnail: {meta.thumb_error}")
     if meta.thumb_url is None:
         return finish("no_thumbnail", f"no raster thumbnail for {meta.mime}")
 
