@@ -10,10 +10,13 @@ not configurable here: they come from the environment or pywikibot's own files.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import string
 import tomllib
 import types
 import typing
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -263,6 +266,74 @@ class Config:
         return updated
 
 
+@dataclass(frozen=True)
+class PageTitles:
+    """The pages the bot writes and reads, as the wiki spells their titles."""
+
+    prefix: str
+    kill_switch: str
+    flags: str
+    review: str
+
+
+def normalise_title(title: str) -> str:
+    """A title as MediaWiki spells it: Unicode NFC, underscores as spaces, one space at a
+    time, the namespace and the first letter of the name in upper case (for the User
+    namespace; the bot checks nothing else)."""
+    title = " ".join(unicodedata.normalize("NFC", title).replace("_", " ").split())
+    namespace, colon, name = title.partition(":")
+    if not colon:
+        return title[:1].upper() + title[1:]
+    name = name.strip()
+    return f"{namespace.strip().capitalize()}:{name[:1].upper()}{name[1:]}"
+
+
+def _fill(key: str, template: str, names: dict[str, str]) -> str:
+    """`template` with its {placeholders} filled; an unknown one is a ConfigError."""
+    used = {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+    unknown = sorted(used - set(names))
+    if unknown:
+        allowed = ", ".join("{" + n + "}" for n in names)
+        raise ConfigError(f"{key} = {template!r}: unknown {{{unknown[0]}}}; allowed: {allowed}")
+    return normalise_title(template.format(**names))
+
+
+def page_titles(config: Config, user: str) -> PageTitles:
+    """The bot's pages for the account `user`, checked so that a configuration cannot
+    aim the bot at anyone else's pages: the prefix lies in the bot's own user space,
+    the flags page under it, and the kill switch, the flags page and the review page are
+    three different pages (the kill switch outside the prefix, where the bot never
+    writes). Called before any wiki request, dry runs included."""
+    user = normalise_title(user)
+    report, flags = config.report, config.flags
+    prefix = _fill("[report] page_prefix", report.page_prefix, {"user": user}).rstrip("/")
+    if not prefix.startswith(f"User:{user}/"):
+        raise ConfigError(
+            f"[report] page_prefix = {report.page_prefix!r} is {prefix!r}: it must lie "
+            f"in the bot's own user space, User:{user}/..."
+        )
+    names = {"prefix": prefix, "user": user}
+    titles = PageTitles(
+        prefix=prefix,
+        kill_switch=_fill("[report] kill_switch_page", report.kill_switch_page, {"user": user}),
+        flags=_fill("[flags] page", flags.page, names),
+        review=_fill("[flags] review_page", flags.review_page, names),
+    )
+    if not titles.flags.startswith(prefix + "/"):
+        raise ConfigError(f"[flags] page = {titles.flags!r}: it must lie under {prefix}/")
+    if titles.kill_switch.startswith(prefix + "/"):
+        raise ConfigError(
+            f"[report] kill_switch_page = {titles.kill_switch!r}: it must not lie under "
+            f"the prefix {prefix}/, where the bot writes"
+        )
+    if titles.review in (titles.flags, titles.kill_switch):
+        raise ConfigError(
+            f"[flags] review_page = {titles.review!r}: it must differ from the flags page "
+            "and the kill-switch page"
+        )
+    return titles
+
+
 def resolve_path(path: str, base: Path | None = None) -> Path:
     """Resolve a configured path against the working directory, so two runs in two
     folders never share a store or an output directory."""
@@ -276,7 +347,9 @@ def _type_ok(value: Any, annotation: Any) -> bool:
     if annotation is type(None):
         return value is None
     if annotation is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
+        return (
+            isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        )
     if annotation is int:
         return isinstance(value, int) and not isinstance(value, bool)
     if typing.get_origin(annotation) is tuple:  # tuple[str, ...]: a TOML array of strings
@@ -305,6 +378,8 @@ def _build(cls: type, table: Mapping[str, Any], where: str) -> Any:
             value = None  # TOML has no null: an empty string means "not set"
         if not _type_ok(value, annotation):
             expected = getattr(annotation, "__name__", str(annotation))
+            if annotation is float or float in typing.get_args(annotation):
+                expected = "a finite number"
             raise ConfigError(f"{key}: expected {expected}, got {value!r}")
         if isinstance(value, int) and not isinstance(value, bool) and annotation is float:
             value = float(value)
