@@ -26,6 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.wikitext import file_link
+
 JPEG = "image/jpeg"
 
 # Signal names: the keys of [flags.weights] in config.toml and of the stored breakdown.
@@ -247,6 +249,6 @@ def near_duplicate(
     return Signal(
         NEAR_DUPLICATE,
         points,
-        f"same or nearly the same image as [[:{title}]], flagged before "
+        f"same or nearly the same image as {file_link(title)}, flagged before "
         f"({distance} of 64 bits differ)",
     )

@@ -11,23 +11,23 @@ rows, so an unchanged store makes no edit.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 
 from bot.flag_score import TIERS
 from bot.store import FLAG_KEPT, FlagRow
+from bot.wikitext import file_link, inert, user_link
 
 THUMB_WIDTH = 120
+PIPE_OUTSIDE_LINKS = re.compile(r"\|(?![^\[]*\]\])")
 
 
 def _cell(text: str) -> str:
-    """Keep table syntax intact whatever a reason contains (file titles and user names
-    cannot hold "|", so links built from them are left whole)."""
-    return text.replace("|", "&#124;").replace("\n", " ")
-
-
-def _user(name: str | None) -> str:
-    return f"[[User:{name}|{name}]]" if name else "?"
+    """Keep table syntax intact whatever a reason contains: a "|" is escaped unless it
+    separates a link from its label (the names in reasons are made inert where the
+    signal writes them, bot.wikitext)."""
+    return PIPE_OUTSIDE_LINKS.sub("&#124;", text).replace("\n", " ")
 
 
 def capped(rows: Iterable[FlagRow], cap: int) -> tuple[list[FlagRow], Counter]:
@@ -75,22 +75,21 @@ def render_flags_page(rows: Iterable[FlagRow], review_page: str, cap: int) -> st
             "! Image !! File !! Uploader !! Uploaded !! Tier !! Score !! Reasons",
         ]
         for row in tier_rows:
-            reasons = "<br />".join(
-                _cell(f"{s.reason} (+{s.points:g})") for s in row.signals
-            )
+            reasons = "<br />".join(_cell(f"{s.reason} (+{s.points:g})") for s in row.signals)
             if row.state == FLAG_KEPT:
-                reasons += f"<br />'''not fine''', per {_user(row.reviewed_by)}"
+                reasons += f"<br />'''not fine''', per {user_link(row.reviewed_by)}"
             lines += [
                 "|-",
-                f"| [[{row.title}|{THUMB_WIDTH}px]] || [[:{row.title}]] || "
-                f"{_user(row.uploader)} || {row.uploaded_at} || {row.tier} || "
+                f"| [[{row.title}|{THUMB_WIDTH}px|{inert(row.title)}]] || "
+                f"{file_link(row.title)} || "
+                f"{user_link(row.uploader)} || {row.uploaded_at} || {row.tier} || "
                 f"{row.score:g} || {reasons}",
             ]
         lines += ["|}", ""]
     if more:
         lines.append(f"Not listed here (at most {cap} per uploader):")
         lines += [
-            f"* {n} more by {_user(user)}"
+            f"* {n} more by {user_link(user)}"
             for user, n in sorted(more.items(), key=lambda kv: str(kv[0]))
         ]
     return "\n".join(lines).rstrip()  # MediaWiki drops trailing newlines on save

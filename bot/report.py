@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.store import ReportRow
+from bot.wikitext import file_link, user_link
 from classifier.taxonomy import Taxonomy
 
 NEW_MARK = "'''new'''"
@@ -61,7 +62,7 @@ def _root(label: str, taxonomy: Taxonomy) -> str:
 
 
 def _cell(text: str) -> str:
-    """Keep table syntax intact whatever a user name contains."""
+    """Keep table syntax intact whatever a label contains."""
     return text.replace("|", "&#124;").replace("\n", " ")
 
 
@@ -93,10 +94,10 @@ def render_page(day: str, rows: list[ReportRow], taxonomy: Taxonomy) -> str:
                 for r in ordered
             )
             first = file_rows[0]
-            uploader = f"[[User:{first.uploader}|{first.uploader}]]" if first.uploader else "?"
             lines += [
                 "|-",
-                f"| [[:{title}]] || {_cell(topics)} || {_cell(uploader)} || {first.uploaded_at}",
+                f"| {file_link(title)} || {_cell(topics)} || {user_link(first.uploader)} || "
+                f"{first.uploaded_at}",
             ]
         lines += ["|}", ""]
     return "\n".join(lines).rstrip()  # MediaWiki drops trailing newlines on save

@@ -55,6 +55,7 @@ from bot.thumbnail_pixels import classify_thumbnail
 from bot.thumbnails import ThumbnailError, ThumbnailFetcher
 from bot.uploader_info import fetch_accounts
 from bot.wiki_query import API_ERRORS
+from bot.wikitext import for_log
 from classifier.category_heuristic import TopicHeuristic
 from classifier.images import ImageError
 from classifier.model import TopicModel
@@ -243,7 +244,7 @@ def _process_logged(
         outcome = FileOutcome(upload.title, "internal_error", milliseconds=ms, recorded=recorded)
     log.info(
         "%s: %s%s [%s]%s %d ms",
-        outcome.title,
+        for_log(outcome.title),
         outcome.outcome,
         "" if outcome.recorded else " (already recorded)",
         ", ".join(outcome.labels[:5]),

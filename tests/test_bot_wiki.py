@@ -92,7 +92,7 @@ def test_pass_records_publishes_and_reruns_change_nothing(wiki, uploaded, images
     text = admin.page_text(title)
     assert {r.title for r in rows} & expected  # the model suggests something for most photos
     for row in rows:
-        assert f"[[:{row.title}]]" in text
+        assert f"[[:{row.title}|" in text
     for row in rows:
         assert f"{row.label} ({row.score:.2f})" in text
     revisions = admin.revisions(title)
@@ -256,7 +256,7 @@ def test_kill_switch_and_dry_run_stop_writes_and_nobots_does_not(wiki, images, a
 
     dry = _summary(run_bot(["--once", "--dry-run"], cwd, env))
     [local] = dry["pages_written"]
-    assert dry["dry_run"] is True and "[[:File:Switch test.jpg]]" in Path(local).read_text()
+    assert dry["dry_run"] is True and "[[:File:Switch test.jpg|" in Path(local).read_text()
     assert bot_writes_since(start) == []  # server side: no write request from the bot
 
     # an IP cannot start the bot again, nor can "True"; only a trusted account's "true"
@@ -274,7 +274,7 @@ def test_kill_switch_and_dry_run_stop_writes_and_nobots_does_not(wiki, images, a
     admin.edit("User:Bot/Run/Switch", "true")
     done = run_bot(["--once"], cwd, env)
     assert _summary(done)["pages_written"] == [page], done.stderr[-3000:]
-    assert "[[:File:Switch test.jpg]]" in admin.page_text(page)
+    assert "[[:File:Switch test.jpg|" in admin.page_text(page)
     assert f"overwriting {{{{nobots}}}} on the bot's own page {page}" in done.stderr
     assert [c["title"] for c in bot_writes_since(start)] == [page]
 
@@ -294,7 +294,7 @@ def test_publish_only_saves_what_earlier_passes_recorded(wiki, images, admin, tm
     page = f"{prefix}/{since[:10]}"
     published = _summary(run_bot(["--publish-only"], cwd, env))
     assert published["pages_written"] == [page]
-    assert "[[:File:Publish only.jpg]]" in admin.page_text(page)
+    assert "[[:File:Publish only.jpg|" in admin.page_text(page)
     assert _store(cwd).counts() == counts  # no pass ran
     assert _summary(run_bot(["--publish-only"], cwd, env))["pages_written"] == []
 

@@ -209,7 +209,7 @@ def test_near_duplicate_boundary_and_nearest_named():
     assert near_duplicate(h, [("File:A.jpg", six_off)], 3.0) is not None
     assert near_duplicate(h, [("File:A.jpg", seven_off)], 3.0) is None
     both = near_duplicate(h, [("File:Far.jpg", six_off), ("File:Same.jpg", h)], 3.0)
-    assert "[[:File:Same.jpg]]" in both.reason and "0 of 64" in both.reason
+    assert "[[:File:Same.jpg|" in both.reason and "0 of 64" in both.reason
     assert near_duplicate(None, [("File:A.jpg", h)], 3.0) is None
     assert near_duplicate(h, [], 3.0) is None
 

@@ -20,6 +20,7 @@ from bot.store import (
     FlagRow,
     Store,
 )
+from bot.wikitext import user_link
 
 TINY = Signal("tiny", 4.0, "tiny: 60x40 px (short side under 150 px)")
 NEW = Signal("new_account", 1.5, "new account: 1 edits, registered 0 days ago")
@@ -86,12 +87,12 @@ def test_page_groups_by_tier_newest_first_with_every_reason():
         _row("File:Likely.png", LIKELY, 3),
     ]
     text = render_flags_page(rows, "User:Bot/Topics/Flags/Reviewed", cap=5)
-    order = [text.index(f"[[:File:{n}.png]]") for n in ("Very", "Likely", "New may", "Old may")]
+    order = [text.index(f"[[:File:{n}.png|") for n in ("Very", "Likely", "New may", "Old may")]
     assert order == sorted(order)
     assert text.index("== Very likely have problems ==") < text.index("== May have problems ==")
-    assert "[[File:Very.png|120px]]" in text  # the thumbnail
+    assert "[[File:Very.png|120px|" in text  # the thumbnail
     assert "tiny: 60x40 px (short side under 150 px) (+4)" in text
-    assert "|| 7.5 ||" in text and "[[User:U|U]]" in text
+    assert "|| 7.5 ||" in text and user_link("U") in text
     assert "[[User:Bot/Topics/Flags/Reviewed]]" in text
 
 
@@ -99,10 +100,10 @@ def test_per_uploader_cap_keeps_one_batch_from_flooding_the_page():
     rows = [_row(f"File:Batch {i}.png", MAY, i, uploader="Flood") for i in range(8)]
     rows.append(_row("File:Other.png", MAY, 0, uploader="Other"))
     text = render_flags_page(rows, "R", cap=3)
-    assert sum(f"[[:File:Batch {i}.png]]" in text for i in range(8)) == 3
-    assert "[[:File:Batch 7.png]]" in text  # the newest are the ones listed
-    assert "[[:File:Other.png]]" in text
-    assert "* 5 more by [[User:Flood|Flood]]" in text
+    assert sum(f"[[:File:Batch {i}.png|" in text for i in range(8)) == 3
+    assert "[[:File:Batch 7.png|" in text  # the newest are the ones listed
+    assert "[[:File:Other.png|" in text
+    assert f"* 5 more by {user_link('Flood')}" in text
 
 
 def test_empty_page_says_so():

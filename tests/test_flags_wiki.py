@@ -27,6 +27,7 @@ from bot.flag_score import LIKELY, MAY
 from bot.flag_signals import hamming
 from bot.image_features import image_features
 from bot.store import FLAG_FINE, Store
+from bot.wikitext import user_link
 from tests.conftest import bot_env, write_bot_config
 from tests.wiki_fixtures import (
     ADMIN_LOGIN,
@@ -281,7 +282,7 @@ def test_kill_switch_and_dry_run_hold_the_flags_page_back(wiki, admin, flag_uplo
     assert admin.page_text(f"{PREFIX}/Held/Flags") is None
     dry = _summary(run_bot(["--once", "--dry-run"], tmp_path, env))
     [local] = [p for p in dry["pages_written"] if p.endswith("Flags.wiki")]
-    assert "[[:File:Blank page.png]]" in Path(local).read_text()
+    assert "[[:File:Blank page.png|" in Path(local).read_text()
     assert admin.page_text(f"{PREFIX}/Held/Flags") is None
 
 
@@ -328,7 +329,7 @@ def test_not_fine_keeps_a_flag_and_a_revert_restores_one(first_pass, wiki, admin
     _summary(run_bot(["--once"], first_pass["cwd"], first_pass["env"]))
     listed = _listed(admin.page_text(FLAGS_PAGE))
     assert set(listed) == {"File:Blank page.png"}
-    assert "'''not fine''', per [[User:Admin|Admin]]" in listed["File:Blank page.png"][2]
+    assert f"'''not fine''', per {user_link('Admin')}" in listed["File:Blank page.png"][2]
     [fine] = [r for r in _store_of(first_pass).flag_rows((FLAG_FINE,)) if "logo" in r.title]
     assert (fine.reviewed_by, fine.reviewed_revision) == ("Admin", revision)
 
