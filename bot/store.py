@@ -492,7 +492,7 @@ class Store:
         """Record one upload, its prediction, suggestions, pixel features and flag, and
         move the cursor, all in one transaction. Returns False (and changes nothing) if it
         was already recorded with a final outcome; a transient outcome is replaced (a
-        retry). A file that already has a flag keeps it: one listing per file.
+        retry). One listing per file: an overwrite's flag replaces the earlier one.
 
         `cursor` None records the file without moving the cursor: a file from outside the
         upload log's walk (an import of backfilled predictions for old files) must not
@@ -614,26 +614,35 @@ class Store:
             )
 
     def _insert_flag(self, conn: Connection, file: FileRecord, flag: FlagRecord) -> None:
+        """One listing per file title. A rerun of the same upload event changes nothing;
+        a new upload over the title (an overwrite, whatever its earlier flag's state,
+        found fine included) replaces the flag with this one, active and unreviewed:
+        new bytes are a new assessment."""
         t = flags_table
-        if conn.execute(select(t.c.id).where(t.c.title == file.title)).first() is not None:
-            return  # an overwrite or a rerun: the file is listed once, reviewed once
+        old = conn.execute(select(t.c.id, t.c.logid).where(t.c.title == file.title)).first()
+        if old is not None and old.logid == file.logid:
+            return
         now = _now()
-        conn.execute(
-            t.insert().values(
-                title=file.title,
-                logid=file.logid,
-                sha1=file.sha1,
-                uploader=file.uploader,
-                uploaded_at=file.uploaded_at,
-                dhash=flag.dhash,
-                score=flag.score,
-                tier=flag.tier,
-                signals=json.dumps([dataclasses.asdict(s) for s in flag.signals]),
-                state=FLAG_ACTIVE,
-                created_at=now,
-                updated_at=now,
+        values = {
+            "logid": file.logid,
+            "sha1": file.sha1,
+            "uploader": file.uploader,
+            "uploaded_at": file.uploaded_at,
+            "dhash": flag.dhash,
+            "score": flag.score,
+            "tier": flag.tier,
+            "signals": json.dumps([dataclasses.asdict(s) for s in flag.signals]),
+            "state": FLAG_ACTIVE,
+            "updated_at": now,
+        }
+        if old is None:
+            conn.execute(t.insert().values(title=file.title, created_at=now, **values))
+        else:
+            conn.execute(
+                update(t)
+                .where(t.c.id == old.id)
+                .values(reviewed_by=None, reviewed_revision=None, created_at=now, **values)
             )
-        )
 
     def _move_cursor(self, conn: Connection, cursor: Cursor | None, name: str = "uploads") -> None:
         """Move the cursor forward, never back: the comparison is in the UPDATE itself, so

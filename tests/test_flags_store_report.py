@@ -43,8 +43,6 @@ def test_one_flag_per_file_reviews_record_who_and_a_revert_restores(tmp_path):
     store = _store(tmp_path)
     flag = FlagRecord(5.5, LIKELY, (TINY, NEW), "00000000000000ff")
     assert _record(store, 1, "File:A.png", flag)
-    # an overwrite of the same file (a new log event) does not list it twice
-    assert _record(store, 2, "File:A.png", FlagRecord(4.0, MAY, (TINY,), "ff"), sha1="b")
     [row] = store.flag_rows()
     assert (row.title, row.score, row.tier, row.signals) == ("File:A.png", 5.5, LIKELY, (TINY, NEW))
     assert store.image_features("a") == ImageFeatures("00000000000000ff", 9.0)
@@ -64,6 +62,21 @@ def test_one_flag_per_file_reviews_record_who_and_a_revert_restores(tmp_path):
         (FLAG_KEPT, "Patroller")
     ]
     assert store.review_flags([FlagReview("File:A.png", FLAG_KEPT, "Patroller", 81)]) == 0
+
+
+def test_an_overwrite_is_assessed_again_even_after_a_fine_review(tmp_path):
+    """A title found fine, then overwritten with a blank image: the new bytes' flag
+    replaces the old one, active and unreviewed; still one listing per file."""
+    store = _store(tmp_path)
+    _record(store, 1, "File:A.png", FlagRecord(4.0, MAY, (TINY,), "00000000000000ff"))
+    store.review_flags([FlagReview("File:A.png", FLAG_FINE, "Patroller", 77)])
+    blank = Signal("blank", 5.0, "blank or nearly uniform (luminance spread 0.0)")
+    assert _record(store, 2, "File:A.png", FlagRecord(9.0, VERY_LIKELY, (TINY, blank), "0f"), "b")
+    [row] = store.flag_rows()
+    assert (row.logid, row.score, row.tier, row.state) == (2, 9.0, VERY_LIKELY, FLAG_ACTIVE)
+    assert (row.signals, row.reviewed_by) == ((TINY, blank), None)
+    _record(store, 2, "File:A.png", FlagRecord(4.0, MAY, (TINY,), "ff"), "b")  # a rerun
+    assert [r.score for r in store.flag_rows()] == [9.0]
 
 
 def test_deleted_flags_still_warn_of_re_uploads(tmp_path):
