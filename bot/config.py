@@ -166,6 +166,7 @@ class FlagWeights:
     category_mismatch: float = field(default=3.0, metadata=_check(_non_negative))
     no_camera_exif: float = field(default=1.0, metadata=_check(_non_negative))
     near_duplicate: float = field(default=3.0, metadata=_check(_non_negative))
+    trusted_uploader: float = field(default=3.0, metadata=_check(_non_negative))  # subtracted
 
 
 @dataclass(frozen=True)
@@ -175,11 +176,13 @@ class FlagLimits:
     new_account_edits: int = field(default=50, metadata=_check(_positive))
     new_account_days: float = field(default=180.0, metadata=_check(_positive))
     tiny_side: int = field(default=150, metadata=_check(_positive))
+    tiny_long_side: int = field(default=400, metadata=_check(_positive))
     small_jpeg_pixels: int = field(default=2_000_000, metadata=_check(_positive))
     small_jpeg_bytes: int = field(default=60_000, metadata=_check(_positive))
     blank_spread: float = field(default=4.0, metadata=_check(_positive))
     mismatch_absent_ratio: float = field(default=0.2, metadata=_check(_positive))
     duplicate_bits: int = field(default=6, metadata=_check(_non_negative))
+    duplicate_min_bits: int = field(default=8, metadata=_check(_non_negative))
 
 
 @dataclass(frozen=True)
