@@ -893,6 +893,19 @@ class Store:
                     )
         return out
 
+    def category_fetched_at(self, titles: Collection[str]) -> dict[str, datetime]:
+        """When each of these categories was cached (naive UTC), for those cached."""
+        t = category_cache_table
+        titles = list(titles)
+        out: dict[str, datetime] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(titles), 500):
+                query = select(t.c.title, t.c.fetched_at).where(
+                    t.c.title.in_(titles[start : start + 500])
+                )
+                out.update({row.title: row.fetched_at for row in conn.execute(query)})
+        return out
+
     def cache_categories(self, infos: dict[str, CategoryInfo]) -> None:
         """Store known category descriptions (never UNKNOWN ones: those are retried)."""
         t = category_cache_table
