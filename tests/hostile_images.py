@@ -51,11 +51,13 @@ def wide_webp(width: int = 16383, height: int = 3000) -> bytes:
     return _encode(Image.new("RGB", (width, height), (10, 120, 30)), "WEBP", lossless=True)
 
 
-def scan_bomb(scans: int = 60_000, side: int = 2048) -> bytes:
-    """A progressive JPEG whose shortest scan (16 bytes: a refinement pass over a flat
-    image) is repeated `scans` times; each copy makes libjpeg walk every block again
-    (about 2.5 ms per copy at 2048 x 2048 here: 60,000 copies, 1 MB, take minutes)."""
-    data = _encode(Image.new("RGB", (side, side), (120, 130, 140)), "JPEG", progressive=True)
+def scan_bomb(scans: int = 60_000, side: int = 2048, height: int | None = None) -> bytes:
+    """A progressive JPEG (`side` wide, `height` or `side` high) whose shortest scan (16
+    bytes: a refinement pass over a flat image) is repeated `scans` times; each copy
+    makes libjpeg walk every block again (about 2.5 ms per copy at 2048 x 2048 here:
+    60,000 copies, 1 MB, take minutes)."""
+    size = (side, height or side)
+    data = _encode(Image.new("RGB", size, (120, 130, 140)), "JPEG", progressive=True)
     starts = [i for i in range(len(data) - 1) if data[i : i + 2] == b"\xff\xda"]
     ends = [*starts[1:], data.rindex(b"\xff\xd9")]
     start, end = min(zip(starts, ends, strict=True), key=lambda span: span[1] - span[0])

@@ -116,3 +116,20 @@ def test_a_file_that_kills_the_bot_twice_is_recorded_as_poison(wiki, images, tmp
         "File:After the killer.jpg": ["classified"],
     }
     assert summary["errors"] == {"poison": 1} and summary["files_classified"] == 1
+
+
+def test_a_file_over_its_budget_is_recorded_and_the_pass_goes_on(wiki, images, tmp_path):
+    """Within every cap (90 scans, 50 MB decoded), but slower to decode (0.3 s here)
+    than a budget of 0.15 s: `file_timeout`, and the next file is classified."""
+    since = wait_next_second()
+    client = wiki.client()
+    client.upload("Slow strip.jpg", hostile_images.scan_bomb(90, 330, 15_000))
+    client.upload("After the slow one.jpg", variant(images["Coffee cup.jpg"], 321))
+    env = _setup(tmp_path, wiki, file_budget_seconds=0.15)
+
+    _summary(run_bot(["--once", "--dry-run", "--since", since], tmp_path, env))
+
+    assert _files(Store(f"sqlite:///{tmp_path}/var/bot.sqlite")) == {
+        "File:Slow strip.jpg": ["file_timeout"],
+        "File:After the slow one.jpg": ["classified"],
+    }
