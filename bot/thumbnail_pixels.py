@@ -2,9 +2,10 @@
 
 The classifier and the flag features (bot.image_features) look at the same pixels, so the
 bytes are decoded once, within the bot's caps ([thumbnails] max_decoded_bytes, and the
-format, pixel and scan limits of classifier.images), at the size the model needs, and
-that one image goes to both. A decoding failure is raised as the classifier's
-`ImageError`, whose kind becomes the file's outcome.
+format, pixel and scan limits of classifier.images), reduced towards the size the model
+needs (ordinary 330 px thumbnails are too small to be reduced, so their pixels are
+exactly training's), and that one image goes to both. A decoding failure is raised as
+the classifier's `ImageError`, whose kind becomes the file's outcome.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def classify_thumbnail(
 ) -> ThumbnailResult:
     """Decode `data` once; classify it and, with `with_features`, compute its features."""
     image = decode_image(
-        data, min_size=model.card.input_size, max_decoded_bytes=max_decoded_bytes
+        data, min_size=model.card.input_size, max_decoded_bytes=max_decoded_bytes, reduce=True
     )
     prediction = model.predict_bytes([image], operating_point=operating_point)[0]
     if isinstance(prediction, ImageError):  # not for a decoded image; kept for the type

@@ -16,9 +16,11 @@ bounds the cost BEFORE decoding, so that a small hostile file costs next to noth
 * a JPEG with more scans than any encoder writes (a "scan bomb" repeats one tiny scan
   thousands of times, and each one walks the whole image) is refused;
 * with `min_size` (the size the caller needs), a JPEG is decoded by libjpeg at 1/2 to
-  1/8 scale (`draft`), and any other image is converted to RGB in bands of rows, each
-  band shrunk by a whole factor (`reduce`) at once, so the conversion never holds a
-  full-size RGBA copy of a large palette or 16-bit image.
+  1/8 scale (`draft`) and an extreme strip is cut to the centred band the model sees;
+  every image is converted to RGB in bands of rows, and with `reduce` (the bot) each
+  band is shrunk by a whole factor at once, so the conversion never holds a full-size
+  RGBA copy of a large palette or 16-bit image. Without `reduce` the pixels are exactly
+  those of a whole-image conversion, so training and its recorded builds are unchanged.
 
 The model graph itself scales pixels (the default backbone wants (x - 127) / 128), so
 preprocessing ends at an RGB uint8 array of the model's input size.
@@ -167,8 +169,7 @@ def _jpeg_scans(data: bytes) -> int:
 
 def _reduction(size: tuple[int, int], min_size: int | None) -> int:
     """The whole factor an image can be shrunk by while both sides stay at least
-    REDUCING_GAP times `min_size`; 1 for an image that fits one band, which is then
-    converted exactly as it always was."""
+    REDUCING_GAP times `min_size` (1 for an image that fits one band)."""
     if not min_size or size[0] * size[1] * 4 <= BAND_BYTES:
         return 1
     return max(1, min(size) // (min_size * REDUCING_GAP))
@@ -179,14 +180,15 @@ def decode_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     min_size: int | None = None,
     max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
+    reduce: bool = False,
 ) -> Image.Image:
     """Decode encoded bytes into an upright RGB image (first frame, alpha on white).
 
     With `min_size`, the image comes back cut to its centred band of at most MAX_ASPECT
-    to 1 and shrunk by a whole factor while both sides stay at least a few times
-    `min_size` (JPEG by libjpeg's scaled decoding, others by `reduce` band by band): the
-    caller resizes down anyway, and a large input then costs a fraction of its full-size
-    conversions.
+    to 1, a JPEG decoded at the smallest scale that keeps both sides at least
+    `min_size`; with `reduce` too, any image is shrunk by a whole factor while both
+    sides stay at least a few times `min_size` (band by band): the caller resizes down
+    anyway, and a large input then costs a fraction of its full-size conversions.
 
     Raises a subclass of `ImageError` for anything that is not a whole, decodable,
     reasonably sized raster image in an accepted format, before decoding whenever the
@@ -236,20 +238,22 @@ def decode_image(
             )
         image.load()
         ImageOps.exif_transpose(image, in_place=True)
+        # modes I and F are scaled by the whole image's range, before any cut
+        extrema = image.getextrema() if image.mode in ("I", "F") else None
         if min_size:
             image = centre_band(image)
-        return _to_rgb_reduced(image, _reduction(image.size, min_size))
+        factor = _reduction(image.size, min_size) if reduce else 1
+        return _to_rgb_reduced(image, factor, extrema)
     except ImageError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError) as err:
         raise CorruptImageError(f"corrupt or truncated image data: {err}") from None
 
 
-def _to_rgb_reduced(image: Image.Image, factor: int) -> Image.Image:
+def _to_rgb_reduced(image: Image.Image, factor: int, extrema: tuple | None) -> Image.Image:
     """`_to_rgb`, shrunk by `factor`, a band of rows at a time: the conversions (palette
     to RGBA, 16-bit to 8-bit) then never hold more than BAND_BYTES of the image at once."""
     width, height = image.size
-    extrema = image.getextrema() if image.mode in ("I", "F") else None
     rows = max(1, BAND_BYTES // (width * 4) // factor) * factor
     if rows >= height:  # an ordinary thumbnail: one band, converted as it is
         rgb = _to_rgb(image, extrema)

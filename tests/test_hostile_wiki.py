@@ -72,10 +72,11 @@ def _in_progress(database: Path) -> tuple | None:
             return None
 
 
-def _kill_when_in_progress(cwd: Path, env: dict, since: str | None, starts: int) -> None:
+def _kill_when_in_progress(cwd: Path, env: dict, since: str, starts: int) -> None:
     """Run the bot and SIGKILL it (as the OOM killer would) once the store shows a file
-    in progress for the `starts`-th time."""
-    args = ["--once", "--dry-run"] + (["--since", since] if since else [])
+    in progress for the `starts`-th time. (`since` counts while no file has moved the
+    cursor yet.)"""
+    args = ["--once", "--dry-run", "--since", since]
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.run", *args],
         cwd=cwd,
@@ -108,8 +109,8 @@ def test_a_file_that_kills_the_bot_twice_is_recorded_as_poison(wiki, images, tmp
     env = _setup(tmp_path, wiki)
 
     _kill_when_in_progress(tmp_path, env, since, starts=1)
-    _kill_when_in_progress(tmp_path, env, None, starts=2)
-    summary = _summary(run_bot(["--once", "--dry-run"], tmp_path, env))
+    _kill_when_in_progress(tmp_path, env, since, starts=2)
+    summary = _summary(run_bot(["--once", "--dry-run", "--since", since], tmp_path, env))
 
     assert _files(Store(f"sqlite:///{tmp_path}/var/bot.sqlite")) == {
         "File:Killer strip.png": ["poison"],

@@ -38,7 +38,7 @@ def test_titles_and_names_are_inert_on_the_pages(wiki):
     image = io.BytesIO()
     Image.new("RGB", (40, 30), (200, 30, 30)).save(image, "PNG")
     wiki.client().upload(TITLE.removeprefix("File:"), image.getvalue())  # the flagged file
-    duplicate = near_duplicate("0" * 16, [(TITLE, "0" * 16)], 3.0)
+    duplicate = near_duplicate("5a3c0f0f96e1c3a5", [(TITLE, "5a3c0f0f96e1c3a5")], 3.0)
     row = FlagRow(TITLE, USER, "2024-05-01T12:00:00Z", 1, 7.0, MAY,
                   (Signal("tiny", 4.0, "tiny"), duplicate), FLAG_ACTIVE)  # fmt: skip
     flags_html = _html(wiki, render_flags_page([row], "User:Bot/Topics/Flags/Reviewed", 5))
