@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from bot.flag_score import TIERS
 from bot.store import FLAG_KEPT, FlagRow
-from bot.wikitext import file_link, inert, user_link
+from bot.wikitext import file_link, inert, uploader_links, uploads_link, user_link
 
 THUMB_WIDTH = 120
 PIPE_OUTSIDE_LINKS = re.compile(r"\|(?![^\[]*\]\])")
@@ -31,11 +31,12 @@ def _cell(text: str) -> str:
 
 
 def capped(rows: Iterable[FlagRow], cap: int) -> tuple[list[FlagRow], Counter]:
-    """The rows to list, in report order (strongest tier, then newest upload), at most
-    `cap` per uploader; and how many more each capped uploader has."""
+    """The rows to list, in report order (strongest tier, then highest score, then newest
+    upload), at most `cap` per uploader, so the cap hides an uploader's least risky
+    files, never the riskiest; and how many more each capped uploader has."""
     order = {tier: i for i, tier in enumerate(TIERS)}
     newest = sorted(rows, key=lambda r: (r.uploaded_at, r.logid), reverse=True)
-    ordered = sorted(newest, key=lambda r: order.get(r.tier, len(TIERS)))  # stable
+    ordered = sorted(newest, key=lambda r: (order.get(r.tier, len(TIERS)), -r.score))  # stable
     listed: list[FlagRow] = []
     more: Counter = Counter()
     shown: Counter = Counter()
@@ -82,14 +83,14 @@ def render_flags_page(rows: Iterable[FlagRow], review_page: str, cap: int) -> st
                 "|-",
                 f"| [[{row.title}|{THUMB_WIDTH}px|{inert(row.title)}]] || "
                 f"{file_link(row.title)} || "
-                f"{user_link(row.uploader)} || {row.uploaded_at} || {row.tier} || "
+                f"{uploader_links(row.uploader)} || {row.uploaded_at} || {row.tier} || "
                 f"{row.score:g} || {reasons}",
             ]
         lines += ["|}", ""]
     if more:
         lines.append(f"Not listed here (at most {cap} per uploader):")
         lines += [
-            f"* {n} more by {user_link(user)}"
+            f"* {n} more by {user_link(user)}: {uploads_link(user)}"
             for user, n in sorted(more.items(), key=lambda kv: str(kv[0]))
         ]
     return "\n".join(lines).rstrip()  # MediaWiki drops trailing newlines on save

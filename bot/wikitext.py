@@ -40,3 +40,17 @@ def user_link(name: str | None) -> str:
 def for_log(text: str) -> str:
     """`text` for a log line: direction controls as visible escapes."""
     return DIRECTION_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def uploader_links(name: str | None) -> str:
+    """An uploader as a patroller wants them: the user page, talk and contributions."""
+    if not name:
+        return "?"
+    talk = _link(f"User talk:{name}", "talk")
+    contributions = _link(f"Special:Contributions/{name}", "contributions")
+    return f"{user_link(name)} ({talk} · {contributions})"
+
+
+def uploads_link(name: str | None) -> str:
+    """A link to everything `name` uploaded (Special:ListFiles)."""
+    return _link(f"Special:ListFiles/{name}", "their uploads") if name else ""

@@ -116,7 +116,17 @@ def test_per_uploader_cap_keeps_one_batch_from_flooding_the_page():
     assert sum(f"[[:File:Batch {i}.png|" in text for i in range(8)) == 3
     assert "[[:File:Batch 7.png|" in text  # the newest are the ones listed
     assert "[[:File:Other.png|" in text
-    assert f"* 5 more by {user_link('Flood')}" in text
+    assert f"* 5 more by {user_link('Flood')}: [[Special:ListFiles/Flood|" in text
+    assert "[[User talk:Flood|" in text and "[[Special:Contributions/Flood|" in text
+
+
+def test_the_cap_never_hides_an_uploaders_riskiest_file():
+    """A new account's older upload scores higher than its newer ones: it is listed."""
+    rows = [_row(f"File:Newer {i}.png", MAY, 10 + i, uploader="New", score=3.0) for i in range(3)]
+    rows.append(_row("File:Riskiest.png", MAY, 1, uploader="New", score=4.5))
+    text = render_flags_page(rows, "R", cap=2)
+    assert "[[:File:Riskiest.png|" in text
+    assert text.index("[[:File:Riskiest.png|") < text.index("[[:File:Newer 2.png|")
 
 
 def test_empty_page_says_so():
