@@ -10,10 +10,13 @@ not configurable here: they come from the environment or pywikibot's own files.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import string
 import tomllib
 import types
 import typing
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +53,15 @@ def _page_title(value: Any) -> str | None:
     return None if value.strip() else "must not be empty"
 
 
+def _rights(value: Any) -> str | None:
+    return None if value and all(r.strip() for r in value) else "must name at least one right"
+
+
+TRUSTED_RIGHTS = ("patrol", "autopatrol")
+"""Rights whose holders' word counts on the bot's control pages (Commons gives them to
+patrollers and trusted uploaders)."""
+
+
 def _check(fn: Callable[[Any], str | None]) -> dict[str, Callable[[Any], str | None]]:
     return {"check": fn}
 
@@ -79,11 +91,17 @@ class SourceConfig:
 
 @dataclass(frozen=True)
 class ThumbnailConfig:
-    """Thumbnail fetching: a standard Commons step width, a byte cap, and patience."""
+    """Thumbnail fetching and decoding: a standard Commons step width, caps on the bytes
+    downloaded and on the memory their decoded pixels take, and bounded patience: each
+    socket operation, each Retry-After, and the whole file (download, decoding and
+    classification) have a limit."""
 
     width: int = field(default=330, metadata=_check(_positive))
     max_bytes: int = field(default=3_000_000, metadata=_check(_positive))
+    max_decoded_bytes: int = field(default=64_000_000, metadata=_check(_positive))
     timeout_seconds: float = field(default=20.0, metadata=_check(_positive))
+    file_budget_seconds: float = field(default=60.0, metadata=_check(_positive))
+    max_retry_after_seconds: float = field(default=30.0, metadata=_check(_non_negative))
     retries: int = field(default=3, metadata=_check(_non_negative))
     backoff_seconds: float = field(default=1.0, metadata=_check(_non_negative))
 
@@ -122,10 +140,13 @@ class ReportConfig:
     """Report pages, the kill switch and the local output of dry runs.
 
     `{user}` in the page prefix and kill-switch page is replaced by the bot's user name.
+    The kill switch lets the bot save only while it says exactly `true` AND its last
+    editor holds one of `kill_switch_rights`.
     """
 
     page_prefix: str = field(default="User:{user}/Topics", metadata=_check(_page_title))
     kill_switch_page: str = field(default="User:{user}/Run", metadata=_check(_page_title))
+    kill_switch_rights: tuple[str, ...] = field(default=TRUSTED_RIGHTS, metadata=_check(_rights))
     summary: str = "Bot: update image topic suggestions"
     output_dir: str = "output/reports"
     publish_interval_seconds: int = field(default=3600, metadata=_check(_non_negative))
@@ -149,6 +170,7 @@ class FlagWeights:
     category_mismatch: float = field(default=3.0, metadata=_check(_non_negative))
     no_camera_exif: float = field(default=1.0, metadata=_check(_non_negative))
     near_duplicate: float = field(default=3.0, metadata=_check(_non_negative))
+    trusted_uploader: float = field(default=3.0, metadata=_check(_non_negative))  # subtracted
 
 
 @dataclass(frozen=True)
@@ -158,11 +180,13 @@ class FlagLimits:
     new_account_edits: int = field(default=50, metadata=_check(_positive))
     new_account_days: float = field(default=180.0, metadata=_check(_positive))
     tiny_side: int = field(default=150, metadata=_check(_positive))
+    tiny_long_side: int = field(default=400, metadata=_check(_positive))
     small_jpeg_pixels: int = field(default=2_000_000, metadata=_check(_positive))
     small_jpeg_bytes: int = field(default=60_000, metadata=_check(_positive))
     blank_spread: float = field(default=4.0, metadata=_check(_positive))
     mismatch_absent_ratio: float = field(default=0.2, metadata=_check(_positive))
     duplicate_bits: int = field(default=6, metadata=_check(_non_negative))
+    duplicate_min_bits: int = field(default=8, metadata=_check(_non_negative))
 
 
 @dataclass(frozen=True)
@@ -180,12 +204,14 @@ class FlagsConfig:
 
     `page` and `review_page` may use {prefix} ([report] page_prefix) and {user}. The
     flags page must lie under the prefix (the publisher refuses anything else); the bot
-    only reads the review page, where a reviewer lists the files found fine.
+    only reads the review page, where a reviewer marks flagged files `fine` or `not fine`;
+    only revisions by accounts holding one of `review_rights` count (bot.flag_review).
     """
 
     enabled: bool = True
     page: str = field(default="{prefix}/Flags", metadata=_check(_page_title))
     review_page: str = field(default="{prefix}/Flags/Reviewed", metadata=_check(_page_title))
+    review_rights: tuple[str, ...] = field(default=TRUSTED_RIGHTS, metadata=_check(_rights))
     summary: str = "Bot: update vandalism-candidate flags"
     per_uploader_cap: int = field(default=5, metadata=_check(_positive))
     weights: FlagWeights = FlagWeights()
@@ -287,6 +313,74 @@ class Config:
         return updated
 
 
+@dataclass(frozen=True)
+class PageTitles:
+    """The pages the bot writes and reads, as the wiki spells their titles."""
+
+    prefix: str
+    kill_switch: str
+    flags: str
+    review: str
+
+
+def normalise_title(title: str) -> str:
+    """A title as MediaWiki spells it: Unicode NFC, underscores as spaces, one space at a
+    time, the namespace and the first letter of the name in upper case (for the User
+    namespace; the bot checks nothing else)."""
+    title = " ".join(unicodedata.normalize("NFC", title).replace("_", " ").split())
+    namespace, colon, name = title.partition(":")
+    if not colon:
+        return title[:1].upper() + title[1:]
+    name = name.strip()
+    return f"{namespace.strip().capitalize()}:{name[:1].upper()}{name[1:]}"
+
+
+def _fill(key: str, template: str, names: dict[str, str]) -> str:
+    """`template` with its {placeholders} filled; an unknown one is a ConfigError."""
+    used = {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+    unknown = sorted(used - set(names))
+    if unknown:
+        allowed = ", ".join("{" + n + "}" for n in names)
+        raise ConfigError(f"{key} = {template!r}: unknown {{{unknown[0]}}}; allowed: {allowed}")
+    return normalise_title(template.format(**names))
+
+
+def page_titles(config: Config, user: str) -> PageTitles:
+    """The bot's pages for the account `user`, checked so that a configuration cannot
+    aim the bot at anyone else's pages: the prefix lies in the bot's own user space,
+    the flags page under it, and the kill switch, the flags page and the review page are
+    three different pages (the kill switch outside the prefix, where the bot never
+    writes). Called before any wiki request, dry runs included."""
+    user = normalise_title(user)
+    report, flags = config.report, config.flags
+    prefix = _fill("[report] page_prefix", report.page_prefix, {"user": user}).rstrip("/")
+    if not prefix.startswith(f"User:{user}/"):
+        raise ConfigError(
+            f"[report] page_prefix = {report.page_prefix!r} is {prefix!r}: it must lie "
+            f"in the bot's own user space, User:{user}/..."
+        )
+    names = {"prefix": prefix, "user": user}
+    titles = PageTitles(
+        prefix=prefix,
+        kill_switch=_fill("[report] kill_switch_page", report.kill_switch_page, {"user": user}),
+        flags=_fill("[flags] page", flags.page, names),
+        review=_fill("[flags] review_page", flags.review_page, names),
+    )
+    if not titles.flags.startswith(prefix + "/"):
+        raise ConfigError(f"[flags] page = {titles.flags!r}: it must lie under {prefix}/")
+    if titles.kill_switch.startswith(prefix + "/"):
+        raise ConfigError(
+            f"[report] kill_switch_page = {titles.kill_switch!r}: it must not lie under "
+            f"the prefix {prefix}/, where the bot writes"
+        )
+    if titles.review in (titles.flags, titles.kill_switch):
+        raise ConfigError(
+            f"[flags] review_page = {titles.review!r}: it must differ from the flags page "
+            "and the kill-switch page"
+        )
+    return titles
+
+
 def resolve_path(path: str, base: Path | None = None) -> Path:
     """Resolve a configured path against the working directory, so two runs in two
     folders never share a store or an output directory."""
@@ -300,9 +394,13 @@ def _type_ok(value: Any, annotation: Any) -> bool:
     if annotation is type(None):
         return value is None
     if annotation is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
+        return (
+            isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        )
     if annotation is int:
         return isinstance(value, int) and not isinstance(value, bool)
+    if typing.get_origin(annotation) is tuple:  # tuple[str, ...]: a TOML array of strings
+        return isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
     return isinstance(value, annotation)
 
 
@@ -327,9 +425,13 @@ def _build(cls: type, table: Mapping[str, Any], where: str) -> Any:
             value = None  # TOML has no null: an empty string means "not set"
         if not _type_ok(value, annotation):
             expected = getattr(annotation, "__name__", str(annotation))
+            if annotation is float or float in typing.get_args(annotation):
+                expected = "a finite number"
             raise ConfigError(f"{key}: expected {expected}, got {value!r}")
         if isinstance(value, int) and not isinstance(value, bool) and annotation is float:
             value = float(value)
+        if isinstance(value, list):
+            value = tuple(value)
         problem = fields[name].metadata.get("check", lambda _: None)(value)
         if problem:
             raise ConfigError(f"{key} = {value!r}: {problem}")

@@ -1,18 +1,32 @@
-"""Keeping the flags page honest: withdraw what reviewers cleared or the wiki deleted,
-then publish what is left.
+"""Keeping the flags page honest: apply what trusted reviewers said, withdraw what the
+wiki deleted, then publish what is left.
 
-How a reviewer clears a flag: add a line that links the file to the review page
-(`[flags] review_page`, by default `<prefix>/Flags/Reviewed`), for example
+How a reviewer settles a flag: on the review page (`[flags] review_page`, by default
+`<prefix>/Flags/Reviewed`), a line that starts with a link to the flagged file and then
+says `fine` or `not fine`, for example
 
     * [[:File:Example.jpg]] fine: own work, EXIF checked ~~~~
+    * [[:File:Other.jpg]] not fine: copy of https://example.org/logo ~~~~
 
-Every link to a file on that page counts; the rest of the line is for people. The bot
-only ever reads that page. A flag cleared there becomes `fine` and is never listed
-again, even if the line is later removed: a reviewer's judgement is not undone by a
-page edit. On Commons the page should be semi-protected, since an uploader could
-otherwise clear their own files. A flag whose file no longer exists becomes `deleted`;
-its perceptual hash still counts for the near-duplicate signal, since re-uploading
-deleted material is exactly what that signal is for.
+Everything after the verdict is for people. Lines in any other shape, and anything
+inside `<!-- comments -->`, `<nowiki>` or `<pre>`, do not count, nor does a page that
+is a redirect. `fine` withdraws the flag; `not fine` keeps it listed, with the reviewer
+named.
+
+Whose word counts: the bot reads the page's latest revisions with their authors, and
+takes the newest revision saved by an account holding one of `[flags] review_rights`
+(default `patrol` or `autopatrol`); later edits by anyone else, an IP or a new account,
+change nothing until a trusted reviewer saves the page (whoever saves it vouches for
+its lines). A line counts only for a file already flagged when that revision was
+saved, so no one can clear a file ahead of its upload. The store records who reviewed
+each flag and in which revision. If that revision is later reverted (a later revision
+brings back the text from before it: an undo, a rollback, a manual revert) and the
+trusted version no longer says the same, the flag is listed again; removing old lines
+without a revert (archiving) changes nothing.
+
+A flag whose file no longer exists becomes `deleted`; its perceptual hash still counts
+for the near-duplicate signal, since re-uploading deleted material is exactly what that
+signal is for.
 """
 
 from __future__ import annotations
@@ -24,14 +38,28 @@ import pywikibot
 
 from bot.config import FlagsConfig
 from bot.flags_report import render_flags_page
+from bot.page_history import Revision, recent_revisions, reverted_revisions, trusted_users
 from bot.publisher import Publisher, PublishResult
 from bot.report import ReportPage
-from bot.store import FLAG_ACTIVE, FLAG_DELETED, FLAG_FINE, Store
+from bot.store import FLAG_DELETED, FLAG_FINE, FLAG_KEPT, FLAG_LISTED, FlagReview, Store
 from bot.wiki_query import API_ERRORS, flag, query_pages
 
 log = logging.getLogger(__name__)
 
-FILE_LINK = re.compile(r"\[\[\s*:?\s*(?:file|image)\s*:\s*([^\]|#\n]+)", re.IGNORECASE)
+REVISIONS_READ = 50
+"""Revisions of the review page read per run: enough to find a trusted one under a
+burst of vandalism, and to see recent reverts."""
+
+INERT = re.compile(
+    r"<!--.*?(?:-->|\Z)|<nowiki\s*>.*?(?:</nowiki\s*>|\Z)|<pre\s*>.*?(?:</pre\s*>|\Z)",
+    re.IGNORECASE | re.DOTALL,
+)
+REDIRECT = re.compile(r"\s*#redirect\b", re.IGNORECASE)
+REVIEW_LINE = re.compile(
+    r"^\*+\s*\[\[\s*:?\s*(?:file|image)\s*:\s*([^\]|#\n]+?)\s*(?:\|[^\]\n]*)?\]\]"
+    r"\s*[:,\-\u2013\u2014]?\s*(not\s+fine|fine)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 def file_title(name: str) -> str:
@@ -41,9 +69,16 @@ def file_title(name: str) -> str:
     return f"File:{name[:1].upper()}{name[1:]}"
 
 
-def reviewed_titles(text: str) -> set[str]:
-    """Files linked from the review page's wikitext."""
-    return {file_title(m.group(1)) for m in FILE_LINK.finditer(text) if m.group(1).strip()}
+def review_lines(text: str) -> dict[str, str]:
+    """File title -> FLAG_FINE or FLAG_KEPT, from the review page's wikitext (the last
+    line about a file wins)."""
+    if REDIRECT.match(text):
+        return {}
+    verdicts = {}
+    for match in REVIEW_LINE.finditer(INERT.sub("", text)):
+        fine = match.group(2).lower() == "fine"
+        verdicts[file_title(match.group(1))] = FLAG_FINE if fine else FLAG_KEPT
+    return verdicts
 
 
 def missing_titles(site: pywikibot.site.APISite, titles: list[str], batch: int = 50) -> set[str]:
@@ -60,32 +95,60 @@ def missing_titles(site: pywikibot.site.APISite, titles: list[str], batch: int =
         return set()
 
 
-def read_review_page(site: pywikibot.site.APISite, title: str) -> str | None:
-    """The review page's text ("" when it does not exist yet), None when unreadable."""
+def trusted_revisions(
+    site: pywikibot.site.APISite, title: str, rights: tuple[str, ...]
+) -> tuple[Revision | None, list[Revision]]:
+    """The newest revision of the review page by a trusted account (None: none among
+    the latest REVISIONS_READ, or unreadable), and the revisions read."""
     try:
-        page = pywikibot.Page(site, title)
-        return page.text if page.exists() else ""
+        revisions = recent_revisions(site, title, REVISIONS_READ)
+        trusted = trusted_users(site, {r.user for r in revisions}, rights)
     except API_ERRORS as err:
         log.warning("reading the review page %s failed: %s", title, err)
-        return None
+        return None, []
+    stable = next((r for r in revisions if r.user in trusted), None)
+    if revisions and stable is not None and stable is not revisions[0]:
+        log.info(
+            "review page: %d newer edit(s) by accounts without %s ignored",
+            revisions.index(stable),
+            " or ".join(rights),
+        )
+    return stable, revisions
 
 
 def refresh_flags(
-    store: Store, site: pywikibot.site.APISite, review_page: str, batch: int = 50
+    store: Store,
+    site: pywikibot.site.APISite,
+    review_page: str,
+    rights: tuple[str, ...],
+    batch: int = 50,
 ) -> dict[str, int]:
-    """Withdraw active flags that a reviewer cleared or whose file is gone; returns how
-    many of each."""
-    active = [row.title for row in store.flag_rows((FLAG_ACTIVE,))]
-    if not active:
-        return {FLAG_FINE: 0, FLAG_DELETED: 0}
-    text = read_review_page(site, review_page)
-    fine = reviewed_titles(text) & set(active) if text else set()
-    cleared = store.withdraw_flags(fine, FLAG_FINE)
-    rest = [t for t in active if t not in fine]
-    deleted = store.withdraw_flags(missing_titles(site, rest, batch), FLAG_DELETED) if rest else 0
-    if cleared or deleted:
-        log.info("flags withdrawn: %d found fine, %d deleted", cleared, deleted)
-    return {FLAG_FINE: cleared, FLAG_DELETED: deleted}
+    """Apply the trusted reviews, restore reverted ones, withdraw flags of deleted files;
+    returns how many flags each of these changed."""
+    stable, revisions = trusted_revisions(site, review_page, rights)
+    verdicts = review_lines(stable.text) if stable else {}
+    reverted = reverted_revisions(revisions)
+    undone = [f for f in store.flags_reviewed_in(reverted) if verdicts.get(f.title) != f.state]
+    restored = store.restore_flags([f.title for f in undone])
+    reviewed = 0
+    if stable is not None:
+        saved_at = stable.timestamp.replace(tzinfo=None)
+        reviewed = store.review_flags(
+            FlagReview(f.title, verdicts[f.title], stable.user, stable.revid)
+            for f in store.flag_rows(FLAG_LISTED)
+            if f.title in verdicts and f.created_at is not None and f.created_at <= saved_at
+        )
+    listed = [row.title for row in store.flag_rows(FLAG_LISTED)]
+    gone = missing_titles(site, listed, batch) if listed else set()
+    deleted = store.withdraw_flags(gone, FLAG_DELETED)
+    if reviewed or restored or deleted:
+        log.info(
+            "flags: %d reviewed, %d restored after a revert, %d deleted",
+            reviewed,
+            restored,
+            deleted,
+        )
+    return {"reviewed": reviewed, "restored": restored, FLAG_DELETED: deleted}
 
 
 def publish_flags(
@@ -97,8 +160,9 @@ def publish_flags(
     review_page: str,
     batch: int = 50,
 ) -> list[PublishResult]:
-    """Withdraw what is settled, render the flags page from the active flags and hand it
-    to the publisher (kill switch, {{nobots}}, prefix and dry run are its business)."""
-    refresh_flags(store, site, review_page, batch)
-    text = render_flags_page(store.flag_rows((FLAG_ACTIVE,)), review_page, config.per_uploader_cap)
+    """Settle what reviewers and the wiki said, render the flags page from the listed
+    flags and hand it to the publisher (kill switch, {{nobots}}, prefix and dry run are
+    its business)."""
+    refresh_flags(store, site, review_page, config.review_rights, batch)
+    text = render_flags_page(store.flag_rows(FLAG_LISTED), review_page, config.per_uploader_cap)
     return publisher.publish([ReportPage(page_title, text, ())])

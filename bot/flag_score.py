@@ -23,6 +23,7 @@ from bot.flag_signals import (
     NO_CAMERA_EXIF,
     SMALL_JPEG,
     TINY,
+    TRUSTED_UPLOADER,
     Account,
     Signal,
     blank,
@@ -34,6 +35,7 @@ from bot.flag_signals import (
     no_camera_exif,
     small_jpeg,
     tiny,
+    trusted_uploader,
 )
 
 MAY = "may have problems"
@@ -83,14 +85,15 @@ def tier_of(score: float, tiers: FlagTiers) -> str | None:
 
 def fired_signals(e: Evidence, config: FlagsConfig) -> list[Signal]:
     """Every enabled signal that fires, in a fixed order. `small_jpeg` is left out
-    when `tiny` fired: both would count the same smallness twice."""
+    when `tiny` fired: both would count the same smallness twice; `trusted_uploader`,
+    last, subtracts its points when anything else fired."""
     w, lim = config.weights, config.limits
     is_new = is_new_account(e.account, e.now, lim.new_account_edits, lim.new_account_days)
     candidates = {
         NEW_ACCOUNT: lambda: new_account(
             e.account, e.now, w.new_account, lim.new_account_edits, lim.new_account_days
         ),
-        TINY: lambda: tiny(e.width, e.height, w.tiny, lim.tiny_side),
+        TINY: lambda: tiny(e.width, e.height, w.tiny, lim.tiny_side, lim.tiny_long_side),
         SMALL_JPEG: lambda: small_jpeg(
             e.mime,
             e.width,
@@ -116,8 +119,9 @@ def fired_signals(e: Evidence, config: FlagsConfig) -> list[Signal]:
             e.mime, e.width, e.height, e.has_camera_exif, w.no_camera_exif, lim.small_jpeg_pixels
         ),
         NEAR_DUPLICATE: lambda: near_duplicate(
-            e.dhash, e.flagged, w.near_duplicate, lim.duplicate_bits
+            e.dhash, e.flagged, w.near_duplicate, lim.duplicate_bits, lim.duplicate_min_bits
         ),
+        TRUSTED_UPLOADER: lambda: trusted_uploader(e.account, w.trusted_uploader),
     }
     fired: list[Signal] = []
     for name, compute in candidates.items():
@@ -125,6 +129,8 @@ def fired_signals(e: Evidence, config: FlagsConfig) -> list[Signal]:
             continue  # switched off
         if name == SMALL_JPEG and any(s.name == TINY for s in fired):
             continue
+        if name == TRUSTED_UPLOADER and not fired:
+            continue  # a discount on nothing is noise on the page
         signal = compute()
         if signal is not None:
             fired.append(signal)

@@ -26,6 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.wikitext import file_link
+
 JPEG = "image/jpeg"
 
 # Signal names: the keys of [flags.weights] in config.toml and of the stored breakdown.
@@ -37,6 +39,8 @@ LOGO_NEW_ACCOUNT = "logo_new_account"
 CATEGORY_MISMATCH = "category_mismatch"
 NO_CAMERA_EXIF = "no_camera_exif"
 NEAR_DUPLICATE = "near_duplicate"
+TRUSTED_UPLOADER = "trusted_uploader"  # a discount: its points are subtracted
+TRUSTED_UPLOADER_RIGHT = "autopatrol"
 SIGNALS = (
     NEW_ACCOUNT,
     TINY,
@@ -46,6 +50,7 @@ SIGNALS = (
     CATEGORY_MISMATCH,
     NO_CAMERA_EXIF,
     NEAR_DUPLICATE,
+    TRUSTED_UPLOADER,
 )
 CONTEXT_SIGNALS = frozenset({NEW_ACCOUNT, SMALL_JPEG, NO_CAMERA_EXIF})
 """Signals about circumstances common among good uploads; the score needs more."""
@@ -67,6 +72,7 @@ class Account:
     name: str
     edits: int
     registered: datetime | None  # None: registered before MediaWiki kept the date (pre-2006)
+    rights: frozenset[str] = frozenset()  # e.g. autopatrol, patrol
 
 
 def is_new_account(
@@ -103,10 +109,15 @@ def new_account(
     return Signal(NEW_ACCOUNT, points, f"new account: {account.edits} edits, {age}")
 
 
-def tiny(width: int, height: int, points: float, min_side: int = 150) -> Signal | None:
+def tiny(
+    width: int, height: int, points: float, min_side: int = 150, long_side: int = 400
+) -> Signal | None:
     """An image under 150 px on its short side is too small to be of use on Commons:
-    usually an icon, an avatar or a thumbnail copied from elsewhere."""
+    usually an icon, an avatar or a thumbnail copied from elsewhere. Not when its long
+    side reaches `long_side`: a 542 x 130 wordmark or a banner is narrow by nature."""
     if min(width, height) >= min_side or min(width, height) <= 0:
+        return None
+    if max(width, height) >= long_side:
         return None
     return Signal(TINY, points, f"tiny: {width}x{height} px (short side under {min_side} px)")
 
@@ -219,9 +230,26 @@ def no_camera_exif(
     return Signal(NO_CAMERA_EXIF, points, "no camera make or model in the EXIF of a large JPEG")
 
 
+def trusted_uploader(account: Account | None, points: float) -> Signal | None:
+    """An uploader Commons trusts with `autopatrol` (their uploads skip patrol) has earned
+    a discount: their icons and wordmarks are far less often problems."""
+    if account is None or TRUSTED_UPLOADER_RIGHT not in account.rights:
+        return None
+    return Signal(
+        TRUSTED_UPLOADER, -points, f"uploader has the {TRUSTED_UPLOADER_RIGHT} right (trusted)"
+    )
+
+
 def hamming(a: str, b: str) -> int:
     """Differing bits of two hex-encoded hashes of the same length."""
     return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def structured(dhash: str, min_bits: int = 8) -> bool:
+    """Whether a difference hash has enough structure to identify an image: a blank or
+    smooth image hashes to (almost) all zeros or all ones, like every other smooth one."""
+    bits = int(dhash, 16).bit_count()
+    return min_bits <= bits <= 64 - min_bits
 
 
 def near_duplicate(
@@ -229,14 +257,18 @@ def near_duplicate(
     flagged: Iterable[tuple[str, str]],
     points: float,
     max_distance: int = 6,
+    min_bits: int = 8,
 ) -> Signal | None:
     """A copy or near-copy (perceptual hash within `max_distance` of 64 bits) of a file
-    flagged before, and not found fine, is how deleted material comes back.
-    `flagged` holds (title, hash) pairs; the nearest one is named."""
-    if dhash is None:
+    flagged before, and not found fine, is how deleted material comes back. Both hashes
+    must be `structured`: a flagged blank upload must not make every smooth photo its
+    near-copy. `flagged` holds (title, hash) pairs; the nearest one is named."""
+    if dhash is None or not structured(dhash, min_bits):
         return None
     best: tuple[int, str] | None = None
     for title, other in flagged:
+        if not structured(other, min_bits):
+            continue
         distance = hamming(dhash, other)
         if distance <= max_distance and (best is None or distance < best[0]):
             best = (distance, title)
@@ -246,6 +278,6 @@ def near_duplicate(
     return Signal(
         NEAR_DUPLICATE,
         points,
-        f"same or nearly the same image as [[:{title}]], flagged before "
+        f"same or nearly the same image as {file_link(title)}, flagged before "
         f"({distance} of 64 bits differ)",
     )

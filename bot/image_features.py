@@ -9,8 +9,8 @@
   recompression and small edits change a few bits; a different image changes about
   half. A dozen lines on Pillow rather than a dependency, since this is all it needs.
 
-Both come from the server-rendered thumbnail the classifier already decodes, so no
-original is ever downloaded.
+Both come from the server-rendered thumbnail, from the very image the classifier
+decoded (bot.thumbnail_pixels), so no original is downloaded and nothing is decoded twice.
 """
 
 from __future__ import annotations
@@ -44,8 +44,9 @@ def spread(image: Image.Image) -> float:
     return float(np.asarray(grey, dtype=np.float32).std())
 
 
-def image_features(data: bytes) -> ImageFeatures:
-    """Features of encoded thumbnail bytes; raises classifier's ImageError when the
-    bytes do not decode (the caller has already classified them, so they do)."""
-    image = decode_image(data, min_size=SPREAD_SIZE)
+def image_features(image: bytes | Image.Image) -> ImageFeatures:
+    """Features of a decoded image, or of encoded bytes (decoded here; a classifier
+    `ImageError` when they do not decode)."""
+    if not isinstance(image, Image.Image):
+        image = decode_image(image, min_size=SPREAD_SIZE)
     return ImageFeatures(dhash=dhash(image), spread=round(spread(image), 3))

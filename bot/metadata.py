@@ -5,8 +5,16 @@ MIME type, uploader, whether its EXIF names a camera (`commonmetadata`, for the 
 a thumbnail URL at the standard width (`iiurlwidth`; the wiki renders raster thumbnails
 for SVG, TIFF, PDF and WebP) and its visible categories (`clshow=!hidden`: hidden ones
 are maintenance and imply no topic). A title missing from the answer was deleted after
-it was listed; a failed request marks the whole batch as an API error, so each of its
-files is recorded with that outcome and the pass goes on.
+it was listed. When the wiki could not render the thumbnail, its message (`thumberror`)
+is kept, to become the file's error.
+
+One bad file must not sink its batch: MediaWiki answers a whole `iiurlwidth` request
+with an error (`urlparamnormal`) when one of its files is stored as 0x0 (a truncated
+PNG). A batch the API refuses is therefore split in halves, again and again, until the
+refusal is pinned on single files; only those get the API error. A request that failed
+for any other reason (the connection, an HTTP error, after pywikibot's retries) marks
+its titles as API errors, to be retried by a later pass, without splitting: an outage
+is not made worse by more requests.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ class FileInfo:
     categories: tuple[str, ...]  # without "Category:"
     size_bytes: int = 0
     has_camera_exif: bool | None = None  # None: the wiki gave no metadata to tell
+    thumb_error: str | None = None  # the wiki's message when it could not render one
 
 
 @dataclass(frozen=True)
@@ -59,24 +68,48 @@ def fetch_metadata(
     site: pywikibot.site.APISite, titles: Sequence[str], thumb_width: int, batch: int = 50
 ) -> dict[str, FileMetadata]:
     """Describe each of `titles` (with "File:"); every title gets an answer."""
+    titles = list(titles)
     out: dict[str, FileMetadata] = {}
+    for start in range(0, len(titles), batch):
+        _fetch(site, titles[start : start + batch], thumb_width, out)
+    return out
+
+
+def _fetch(
+    site: pywikibot.site.APISite,
+    titles: list[str],
+    thumb_width: int,
+    out: dict[str, FileMetadata],
+) -> None:
+    """One request for `titles` into `out`; halves of them after an API refusal."""
     try:
-        pages = query_pages(
-            site,
-            "imageinfo|categories",
-            list(titles),
-            batch,
-            iiprop="url|size|mime|sha1|user|commonmetadata",
-            iiurlwidth=thumb_width,
-            clshow="!hidden",
-            cllimit="max",
+        pages = list(
+            query_pages(
+                site,
+                "imageinfo|categories",
+                titles,
+                len(titles),
+                iiprop="url|size|mime|sha1|user|commonmetadata",
+                iiurlwidth=thumb_width,
+                clshow="!hidden",
+                cllimit="max",
+            )
         )
-        for page in pages:
-            out[page["title"]] = _describe(page)
+    except pywikibot.exceptions.APIError as err:
+        if len(titles) > 1:
+            middle = len(titles) // 2
+            _fetch(site, titles[:middle], thumb_width, out)
+            _fetch(site, titles[middle:], thumb_width, out)
+            return
+        out[titles[0]] = MetadataError(titles[0], f"{type(err).__name__}: {err}")
+        return
     except API_ERRORS as err:
-        message = f"{type(err).__name__}: {err}"
-        return {t: out.get(t) or MetadataError(t, message) for t in titles}
-    return {t: out.get(t) or Missing(t) for t in titles}
+        out.update({t: MetadataError(t, f"{type(err).__name__}: {err}") for t in titles})
+        return
+    for page in pages:
+        out[page["title"]] = _describe(page)
+    for title in titles:
+        out.setdefault(title, Missing(title))
 
 
 def _describe(page: dict) -> FileMetadata:
@@ -102,6 +135,7 @@ def _describe(page: dict) -> FileMetadata:
         categories=tuple(strip_namespace(c["title"]) for c in page.get("categories", ())),
         size_bytes=info.get("size", 0),
         has_camera_exif=_names_camera(info.get("commonmetadata")),
+        thumb_error=info.get("thumberror"),
     )
 
 

@@ -1,16 +1,21 @@
 """The only place the bot writes: report pages, under its rules, or to local files.
 
 A page is saved only when all of these hold: its title is the configured prefix (the
-index page) or lies under it;
-the kill-switch page (`User:<bot>/Run` by default, any user can flip it, as for
-ClueBot NG) says exactly `true`; the page does not exclude the bot with `{{nobots}}` or
-`{{bots|deny=...}}` (pywikibot's `botMayEdit`); and the text differs from what is
-there. Every save has the configured summary and the bot flag; a worklist's summary
-also says what changed ("+12 files, -3 deleted, -5 dropped": dropped ones were reviewed
-or left the rolling window). In a dry run the same text goes to a local file and no
-write request is made at all. A save the wiki refuses (a size limit, a protection, an
-abuse filter) is a result with status `error` and the kind of refusal, which `--once`
-counts as an error and turns into a non-zero exit status.
+index page) or lies under it; the kill-switch page (`User:<bot>/Run` by default), read
+again before every save, says exactly `true` (surrounding spaces and newlines aside: not
+`True`, not `true` and a no-break space) AND its last editor holds one of the configured
+rights, so anyone can stop the bot but only a trusted account can start it again; and
+the text differs from what is there. Every save has the configured summary and the bot
+flag; a worklist's summary also says what changed ("+12 files, -3 deleted, -5 dropped":
+dropped ones were reviewed or left the rolling window). In a dry run the same text goes
+to a local file and no write request is made at all. A save the wiki refuses (a size
+limit, a protection, an abuse filter) is a result with status `error` and the kind of
+refusal, which `--once` counts as an error and turns into a non-zero exit status.
+
+`{{nobots}}` and `{{bots|deny=...}}` (pywikibot's `botMayEdit`) on the bot's own pages
+under its prefix are overwritten, with a warning that names who added them: the pages
+are the bot's output, and a vandal must not be able to freeze them (the kill switch
+is how people stop the bot). The bot never writes outside its prefix at all.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from pathlib import Path
 
 import pywikibot
 
+from bot.config import TRUSTED_RIGHTS
+from bot.page_history import recent_revisions, trusted_users
 from bot.report import PageStyle, ReportPage, shown_files
 from bot.store import Store
 from bot.wiki_query import API_ERRORS
@@ -38,8 +45,9 @@ log = logging.getLogger(__name__)
 
 
 def kill_switch_says_run(text: str) -> bool:
-    """The kill-switch page allows publishing only when it says exactly `true`."""
-    return text.strip().lower() == "true"
+    """The kill-switch page allows publishing only when it says exactly `true`, give or
+    take ASCII spaces and line breaks around it."""
+    return text.strip(" \t\r\n") == "true"
 
 
 def under_prefix(title: str, prefix: str) -> bool:
@@ -84,7 +92,7 @@ class PublishResult:
     """What happened to one page: saved, unchanged, written (dry run) or a skip reason."""
 
     title: str
-    status: str  # saved | unchanged | written | outside_prefix | kill_switch | nobots | error
+    status: str  # saved | unchanged | written | outside_prefix | kill_switch | error
     detail: str = ""
     kind: str = ""  # for a failure: its kind in the run's summary (error_kind)
 
@@ -103,11 +111,13 @@ class Publisher:
         dry_run: bool,
         output_dir: Path,
         deleted_among: Callable[[Collection[str]], set[str]] | None = None,
+        kill_switch_rights: tuple[str, ...] = TRUSTED_RIGHTS,
     ):
         self.site = site
         self.deleted_among = deleted_among  # which titles are known deleted (summaries)
         self.prefix = prefix.rstrip("/")
         self.kill_switch_page = kill_switch_page
+        self.kill_switch_rights = kill_switch_rights
         self.summary = summary
         self.dry_run = dry_run
         self.output_dir = output_dir
@@ -118,11 +128,16 @@ class Publisher:
             return []
         if self.dry_run:
             return [self._write_local(p) for p in pages]
+        return [self._save_if_allowed(p) for p in pages]
+
+    def _save_if_allowed(self, page: ReportPage) -> PublishResult:
+        """The kill switch is read before every save: an operator's stop takes effect
+        between two pages, not after the whole set."""
         allowed, why = self._kill_switch_allows()
         if not allowed:
-            log.warning("not publishing: %s", why)
-            return [PublishResult(p.title, "kill_switch", why) for p in pages]
-        return [self._save(p) for p in pages]
+            log.warning("not publishing %s: %s", page.title, why)
+            return PublishResult(page.title, "kill_switch", why)
+        return self._save(page)
 
     def local_path(self, title: str) -> Path:
         return self.output_dir / (re.sub(r"[^\w.-]+", "_", title) + ".wiki")
@@ -137,12 +152,17 @@ class Publisher:
         return PublishResult(page.title, "written", str(path))
 
     def _kill_switch_allows(self) -> tuple[bool, str]:
+        page = self.kill_switch_page
         try:
-            text = pywikibot.Page(self.site, self.kill_switch_page).text
+            latest = recent_revisions(self.site, page, 1)
+            if not latest or not kill_switch_says_run(latest[0].text):
+                return False, f"{page} does not say 'true'"
+            editor = latest[0].user
+            if editor not in trusted_users(self.site, [editor], self.kill_switch_rights):
+                rights = " or ".join(self.kill_switch_rights)
+                return False, f"{page} was last edited by {editor}, who has no {rights} right"
         except API_ERRORS as err:
-            return False, f"cannot read the kill switch {self.kill_switch_page}: {err}"
-        if not kill_switch_says_run(text):
-            return False, f"{self.kill_switch_page} does not say 'true'"
+            return False, f"cannot read the kill switch {page}: {err}"
         return True, ""
 
     def _save(self, report: ReportPage) -> PublishResult:
@@ -154,13 +174,17 @@ class Publisher:
             )
         try:
             if page.exists() and not page.botMayEdit():
-                log.warning("not publishing %s: the page excludes this bot", title)
-                return PublishResult(title, "nobots", "{{nobots}} or {{bots|deny=...}}")
+                log.warning(
+                    "overwriting {{nobots}} on the bot's own page %s (last edited by %s)",
+                    title,
+                    page.latest_revision.user,
+                )
             if page.exists() and page.text.rstrip() == report.text.rstrip():
                 return PublishResult(title, "unchanged")
             summary = self._summary(report, page.text if page.exists() else "")
             page.text = report.text
-            page.save(summary=summary, bot=True, minor=False, quiet=True)
+            # force: pywikibot would refuse a page with {{nobots}}; this one is the bot's own
+            page.save(summary=summary, bot=True, minor=False, quiet=True, force=True)
         except API_ERRORS as err:
             log.error("saving %s failed: %s", title, err)
             return PublishResult(title, "error", str(err) or type(err).__name__, error_kind(err))

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from bot.store import ReportRow, UncategorizedFile
+from bot.wikitext import inert
 from classifier.taxonomy import Taxonomy
 
 NEW_MARK = "'''new topic'''"
@@ -72,8 +73,9 @@ def score_in_words(score: float) -> str:
 
 def user_link(name: str | None) -> str:
     """The uploader as a link that always works: user pages are often missing, an
-    account's contributions never are. Names cannot hold | [ ] { } # < >."""
-    return f"[[Special:Contributions/{name}|{name}]]" if name else "unknown uploader"
+    account's contributions never are. Names cannot hold | [ ] { } # < >, but may hold
+    quote markup and direction controls: the label is inert (bot.wikitext)."""
+    return f"[[Special:Contributions/{name}|{inert(name)}]]" if name else "unknown uploader"
 
 
 def review_link(style: PageStyle, title: str, label: str | None = None) -> str:

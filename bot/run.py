@@ -25,15 +25,23 @@ from pathlib import Path
 import pywikibot
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.category_parents import LiveCategoryGraph
 from bot.category_recheck import CategoryRecheck
-from bot.config import DEFAULT_CONFIG, Config, ConfigError, find_config, resolve_path
+from bot.config import (
+    DEFAULT_CONFIG,
+    Config,
+    ConfigError,
+    find_config,
+    page_titles,
+    resolve_path,
+)
 from bot.deletions import learn_deletions
 from bot.flag_review import publish_flags
 from bot.publisher import FAILURES, Publisher, PublishResult, publish_from_store
 from bot.report import PageStyle
-from bot.site import LoginError, log_in, open_site
+from bot.site import LoginError, expected_user, log_in, open_site
 from bot.store import Store
 from bot.thumbnails import ThumbnailFetcher
 from bot.uncategorized import recheck_uncategorized
@@ -122,9 +130,15 @@ class Bot:
                 f"[model] operating_point {point!r} is not one of the model's: "
                 f"{', '.join(self.model.operating_points)}"
             )
+        # the pages are checked before any wiki request (dry runs too), with the name
+        # the credentials give, and again with the name the wiki gives after login
+        page_titles(config, expected_user() or ANONYMOUS_BOT)
         if not (config.store.url or config.store.host):
             resolve_path(config.store.path).parent.mkdir(parents=True, exist_ok=True)
-        self.store = Store(config.store_url())
+        try:
+            self.store = Store(config.store_url())
+        except (SQLAlchemyError, OSError) as err:
+            raise ConfigError(f"[store] cannot open {config.store_url()}: {err}") from None
         self.site = open_site(config.wiki)
         user = log_in(self.site, required=not config.dry_run) or ANONYMOUS_BOT
         graph = LiveCategoryGraph(
@@ -160,14 +174,16 @@ class Bot:
             else None
         )
         report = config.report
+        pages = page_titles(config, user)
         self.publisher = Publisher(
             site=self.site,
-            prefix=report.page_prefix.format(user=user),
-            kill_switch_page=report.kill_switch_page.format(user=user),
+            prefix=pages.prefix,
+            kill_switch_page=pages.kill_switch,
             summary=report.summary,
             dry_run=config.dry_run,
             output_dir=resolve_path(report.output_dir),
             deleted_among=self.store.deleted_among,
+            kill_switch_rights=report.kill_switch_rights,
         )
         self.style = PageStyle(
             prefix=self.publisher.prefix,
@@ -183,10 +199,10 @@ class Bot:
             summary=config.flags.summary,
             dry_run=config.dry_run,
             output_dir=self.publisher.output_dir,
+            kill_switch_rights=report.kill_switch_rights,
         )
-        names = {"prefix": self.publisher.prefix, "user": user}
-        self.flags_page = config.flags.page.format(**names)
-        self.review_page = config.flags.review_page.format(**names)
+        self.flags_page = pages.flags
+        self.review_page = pages.review
         log.info(
             "ready: %s as %s, model %s %s at %r, store %s, %s",
             self.site,

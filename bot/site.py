@@ -15,13 +15,29 @@ from pywikibot.login import ClientLoginManager
 
 from bot.config import WikiConfig
 
+DEBUG_LOG_SWITCH = "BOT_ALLOW_PASSWORD_IN_DEBUG_LOG"
+"""pywikibot's debug log (`debug_log` in user-config.py) records every request, the
+login's password included, in clear. The bot refuses to start with it on unless the
+operator also sets this variable to `yes` (toolforge/README.md)."""
+
 
 class LoginError(RuntimeError):
     """The bot could not log in, and the run needs to."""
 
 
+def refuse_debug_log() -> None:
+    """Stop, before any request, when pywikibot would log the password in clear."""
+    if pywikibot.config.debug_log and os.environ.get(DEBUG_LOG_SWITCH) != "yes":
+        raise LoginError(
+            f"pywikibot's debug log is on (debug_log = {pywikibot.config.debug_log!r} in "
+            "user-config.py): it would write the bot's password in clear; turn it off, or "
+            f"set {DEBUG_LOG_SWITCH}=yes to accept that"
+        )
+
+
 def open_site(config: WikiConfig) -> pywikibot.site.APISite:
     """Connect to the configured wiki, identifying the bot by its User-Agent."""
+    refuse_debug_log()
     # pywikibot formats this string with its own fields; keep the configured text literal.
     literal = config.user_agent.replace("{", "{{").replace("}", "}}")
     pywikibot.config.user_agent_format = literal + " {pwb} ({http_backend})"
@@ -45,6 +61,13 @@ def _site_from_api_url(api_url: str) -> pywikibot.site.APISite:
     return pywikibot.Site(url=api_url)
 
 
+def expected_user() -> str | None:
+    """The bot's user name as the credentials in the environment give it (before any
+    wiki request), or None when there are none there."""
+    login_name = os.environ.get("BOT_USERNAME")
+    return login_name.split("@", 1)[0] if login_name else None
+
+
 def log_in(site: pywikibot.site.APISite, required: bool) -> str | None:
     """Log in and return the bot's user name, or None when running anonymously.
 
@@ -54,7 +77,7 @@ def log_in(site: pywikibot.site.APISite, required: bool) -> str | None:
     password = os.environ.get("BOT_PASSWORD")
     try:
         if login_name and password:
-            user = login_name.split("@", 1)[0]
+            user = expected_user()
             pywikibot.config.usernames[site.family.name][site.code] = user
             site.login(user=user, cookie_only=True)  # a saved session is reused
             if site.logged_in():

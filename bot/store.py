@@ -52,6 +52,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
     Text,
@@ -66,7 +67,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import URL, Connection, Row
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.sql import Select
 
 from bot import migrate
 from bot.flag_signals import Signal
@@ -86,13 +86,31 @@ REVIEW_DECISIONS = ("accepted", "rejected")
 DELETIONS_CURSOR = "deletions"  # the delete log read so far (bot.deletions)
 
 FLAG_ACTIVE = "active"
-FLAG_FINE = "fine"  # a reviewer listed the file on the review page: withdrawn for good
+FLAG_KEPT = "kept"  # a trusted reviewer marked it `not fine`: still listed, with who said so
+FLAG_FINE = "fine"  # a trusted reviewer marked it `fine`: withdrawn until that edit is reverted
 FLAG_DELETED = "deleted"  # the file is gone: withdrawn, but its hash still warns of re-uploads
-FLAG_STATES = (FLAG_ACTIVE, FLAG_FINE, FLAG_DELETED)
+FLAG_STATES = (FLAG_ACTIVE, FLAG_KEPT, FLAG_FINE, FLAG_DELETED)
+FLAG_LISTED = (FLAG_ACTIVE, FLAG_KEPT)
 
-TRANSIENT_OUTCOMES = ("api_error", "thumbnail_http_error", "thumbnail_unreachable")
+TRANSIENT_OUTCOMES = (
+    "api_error",
+    "thumbnail_http_error",
+    "thumbnail_unreachable",
+    "thumbnail_timeout",
+    "thumbnail_error",
+)
 """Outcomes that a later pass may turn into a result (an outage, a rate limit): such a
 file is retried a bounded number of times, and only its row is then replaced."""
+
+IN_PROGRESS = "in_progress"
+"""A file whose download and decoding have begun: written before they start (its
+`attempts` counting the starts), replaced by the file's outcome. Still there at a later
+start, the process died on that file (killed for memory, crashed in a decoder, or just
+killed at that moment): it is tried once more, and a file that was started
+POISON_AFTER_STARTS times without an outcome is recorded as POISON, never tried again."""
+
+POISON = "poison"
+POISON_AFTER_STARTS = 2
 
 EXPECTED_OUTCOMES = ("classified", "deleted", "no_thumbnail")
 """Outcomes of an ordinary Commons day; every other outcome counts as an error."""
@@ -253,6 +271,8 @@ flags_table = Table(
     Column("state", String(16), nullable=False, index=True),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    Column("reviewed_by", String(255)),  # the account whose line set `fine` or `kept`
+    Column("reviewed_revision", BigInteger),  # the review page's revision it read
     **MYSQL_TABLE,
 )
 
@@ -387,6 +407,19 @@ class FlagRow:
     tier: str
     signals: tuple[Signal, ...]
     state: str
+    created_at: datetime | None = None
+    reviewed_by: str | None = None
+    reviewed_revision: int | None = None
+
+
+@dataclass(frozen=True)
+class FlagReview:
+    """A trusted reviewer's verdict on a flag, from one revision of the review page."""
+
+    title: str
+    state: str  # FLAG_FINE or FLAG_KEPT
+    reviewer: str
+    revision: int
 
 
 @dataclass(frozen=True)
@@ -484,11 +517,17 @@ class Store:
         return Cursor(row.timestamp, row.logid) if row else None
 
     def retry_candidates(self, max_attempts: int, limit: int) -> list[FileRecord]:
-        """Files with a transient outcome and attempts left, oldest first."""
+        """Files with a transient outcome and attempts left, and files left in progress
+        by a process that died (to be recorded as poison), oldest first."""
         f = files_table
         query = (
             select(f.c.logid, f.c.title, f.c.uploaded_at, f.c.uploader, f.c.outcome)
-            .where(f.c.outcome.in_(TRANSIENT_OUTCOMES), f.c.attempts < max_attempts)
+            .where(
+                or_(
+                    and_(f.c.outcome.in_(TRANSIENT_OUTCOMES), f.c.attempts < max_attempts),
+                    f.c.outcome == IN_PROGRESS,
+                )
+            )
             .order_by(f.c.uploaded_at, f.c.logid)
             .limit(limit)
         )
@@ -503,6 +542,46 @@ class Store:
                 )
                 for r in conn.execute(query)
             ]
+
+    def mark_in_progress(self, file: FileRecord) -> None:
+        """Note durably that this file's download and decoding begin (see IN_PROGRESS). A
+        file already recorded with a final outcome is left as it is."""
+        f = files_table
+
+        def work(conn: Connection) -> None:
+            old = conn.execute(
+                select(f.c.outcome).where(f.c.logid == file.logid).with_for_update()
+            ).first()
+            if old is None:
+                conn.execute(
+                    f.insert().values(
+                        logid=file.logid,
+                        title=file.title,
+                        uploader=file.uploader,
+                        uploaded_at=file.uploaded_at,
+                        outcome=IN_PROGRESS,
+                        attempts=1,
+                        processed_at=_now(),
+                    )
+                )
+            elif old.outcome in (*TRANSIENT_OUTCOMES, IN_PROGRESS):
+                conn.execute(
+                    update(f)
+                    .where(f.c.logid == file.logid)
+                    .values(outcome=IN_PROGRESS, attempts=f.c.attempts + 1, processed_at=_now())
+                )
+
+        self._write(work)
+
+    def starts_without_outcome(self, logid: int) -> int:
+        """How often earlier runs started this file and died before recording its outcome
+        (its `attempts` while IN_PROGRESS); 0 for any other file."""
+        f = files_table
+        with self.engine.connect() as conn:
+            starts = conn.execute(
+                select(f.c.attempts).where(f.c.logid == logid, f.c.outcome == IN_PROGRESS)
+            ).scalar_one_or_none()
+        return starts or 0
 
     def prediction(self, sha1: str, model_version: str) -> PredictionRecord | None:
         """A stored prediction for these bytes and model, so they are not classified twice."""
@@ -534,7 +613,7 @@ class Store:
         """Record one upload, its prediction, suggestions, pixel features and flag, and
         move the cursor, all in one transaction. Returns False (and changes nothing) if it
         was already recorded with a final outcome; a transient outcome is replaced (a
-        retry). A file that already has a flag keeps it: one listing per file.
+        retry). One listing per file: an overwrite's flag replaces the earlier one.
 
         `cursor` None records the file without moving the cursor: a file from outside the
         upload log's walk (an import of backfilled predictions for old files) must not
@@ -565,14 +644,15 @@ class Store:
             .where(files_table.c.logid == file.logid)
             .with_for_update()  # MariaDB: a second writer of this file waits here
         ).first()
-        if old is not None and old.outcome not in TRANSIENT_OUTCOMES:
+        if old is not None and old.outcome not in (*TRANSIENT_OUTCOMES, IN_PROGRESS):
             self._move_cursor(conn, cursor)
             return False
         if old is not None:
             conn.execute(files_table.delete().where(files_table.c.logid == file.logid))
+        attempts = 1 if old is None else old.attempts + (old.outcome != IN_PROGRESS)
         conn.execute(
             files_table.insert().values(
-                attempts=1 if old is None else old.attempts + 1,
+                attempts=attempts,
                 logid=file.logid,
                 title=file.title,
                 page_id=file.page_id,
@@ -656,26 +736,35 @@ class Store:
             )
 
     def _insert_flag(self, conn: Connection, file: FileRecord, flag: FlagRecord) -> None:
+        """One listing per file title. A rerun of the same upload event changes nothing;
+        a new upload over the title (an overwrite, whatever its earlier flag's state,
+        found fine included) replaces the flag with this one, active and unreviewed:
+        new bytes are a new assessment."""
         t = flags_table
-        if conn.execute(select(t.c.id).where(t.c.title == file.title)).first() is not None:
-            return  # an overwrite or a rerun: the file is listed once, reviewed once
+        old = conn.execute(select(t.c.id, t.c.logid).where(t.c.title == file.title)).first()
+        if old is not None and old.logid == file.logid:
+            return
         now = _now()
-        conn.execute(
-            t.insert().values(
-                title=file.title,
-                logid=file.logid,
-                sha1=file.sha1,
-                uploader=file.uploader,
-                uploaded_at=file.uploaded_at,
-                dhash=flag.dhash,
-                score=flag.score,
-                tier=flag.tier,
-                signals=json.dumps([dataclasses.asdict(s) for s in flag.signals]),
-                state=FLAG_ACTIVE,
-                created_at=now,
-                updated_at=now,
+        values = {
+            "logid": file.logid,
+            "sha1": file.sha1,
+            "uploader": file.uploader,
+            "uploaded_at": file.uploaded_at,
+            "dhash": flag.dhash,
+            "score": flag.score,
+            "tier": flag.tier,
+            "signals": json.dumps([dataclasses.asdict(s) for s in flag.signals]),
+            "state": FLAG_ACTIVE,
+            "updated_at": now,
+        }
+        if old is None:
+            conn.execute(t.insert().values(title=file.title, created_at=now, **values))
+        else:
+            conn.execute(
+                update(t)
+                .where(t.c.id == old.id)
+                .values(reviewed_by=None, reviewed_revision=None, created_at=now, **values)
             )
-        )
 
     def _move_cursor(self, conn: Connection, cursor: Cursor | None, name: str = "uploads") -> None:
         """Move the cursor forward, never back: the comparison is in the UPDATE itself, so
@@ -942,7 +1031,7 @@ class Store:
         whose re-uploads are what the near-duplicate signal is for."""
         t = flags_table
         query = select(t.c.title, t.c.dhash).where(
-            t.c.state.in_([FLAG_ACTIVE, FLAG_DELETED]), t.c.dhash.is_not(None)
+            t.c.state.in_([*FLAG_LISTED, FLAG_DELETED]), t.c.dhash.is_not(None)
         )
         with self.engine.connect() as conn:
             return [(row.title, row.dhash) for row in conn.execute(query)]
@@ -950,11 +1039,13 @@ class Store:
     def flag_rows(self, states: Collection[str] = (FLAG_ACTIVE,)) -> list[FlagRow]:
         """Flags in these states, newest upload first."""
         t = flags_table
-        query = (
+        return self._flag_rows(
             select(t)
             .where(t.c.state.in_(list(states)))
             .order_by(t.c.uploaded_at.desc(), t.c.logid.desc())
         )
+
+    def _flag_rows(self, query: Select) -> list[FlagRow]:
         with self.engine.connect() as conn:
             return [
                 FlagRow(
@@ -966,22 +1057,25 @@ class Store:
                     tier=row.tier,
                     signals=tuple(Signal(**s) for s in json.loads(row.signals)),
                     state=row.state,
+                    created_at=row.created_at,
+                    reviewed_by=row.reviewed_by,
+                    reviewed_revision=row.reviewed_revision,
                 )
                 for row in conn.execute(query)
             ]
 
     def withdraw_flags(self, titles: Collection[str], state: str) -> int:
-        """Withdraw the active flags of these files (found fine, or deleted); returns how
-        many changed. A withdrawn flag is never made active again."""
-        if state not in (FLAG_FINE, FLAG_DELETED):
-            raise ValueError(f"a flag is withdrawn as {FLAG_FINE} or {FLAG_DELETED}, not {state!r}")
+        """Withdraw the listed flags of these files whose file is gone (FLAG_DELETED);
+        returns how many changed."""
+        if state != FLAG_DELETED:
+            raise ValueError(f"flags are withdrawn here as {FLAG_DELETED}, not {state!r}")
         if not titles:
             return 0
         t = flags_table
         return self._write(
             lambda conn: conn.execute(
                 update(t)
-                .where(t.c.title.in_(list(titles)), t.c.state == FLAG_ACTIVE)
+                .where(t.c.title.in_(list(titles)), t.c.state.in_(FLAG_LISTED))
                 .values(state=state, updated_at=_now())
             ).rowcount
         )
@@ -1022,6 +1116,55 @@ class Store:
                 PageSave(r.title, r.status, r.detail, r.attempted_at, r.saved_at)
                 for r in conn.execute(query)
             ]
+
+    def review_flags(self, reviews: Iterable[FlagReview]) -> int:
+        """Apply trusted verdicts to listed flags (`fine` withdraws, `kept` stays listed),
+        recording the reviewer and revision; returns how many changed."""
+        t = flags_table
+        reviews = [r for r in reviews if r.state in (FLAG_FINE, FLAG_KEPT)]
+
+        def work(conn: Connection) -> int:
+            changed = 0
+            for r in reviews:
+                changed += conn.execute(
+                    update(t)
+                    .where(
+                        t.c.title == r.title,
+                        t.c.state.in_(FLAG_LISTED),
+                        or_(t.c.state != r.state, t.c.reviewed_revision.is_(None)),
+                    )
+                    .values(
+                        state=r.state,
+                        reviewed_by=r.reviewer,
+                        reviewed_revision=r.revision,
+                        updated_at=_now(),
+                    )
+                ).rowcount
+            return changed
+
+        return self._write(work) if reviews else 0
+
+    def restore_flags(self, titles: Collection[str]) -> int:
+        """Make reviewed flags of these files active again (their review was reverted)."""
+        if not titles:
+            return 0
+        t = flags_table
+        return self._write(
+            lambda conn: conn.execute(
+                update(t)
+                .where(t.c.title.in_(list(titles)), t.c.state.in_((FLAG_FINE, FLAG_KEPT)))
+                .values(
+                    state=FLAG_ACTIVE, reviewed_by=None, reviewed_revision=None, updated_at=_now()
+                )
+            ).rowcount
+        )
+
+    def flags_reviewed_in(self, revisions: Collection[int]) -> list[FlagRow]:
+        """Flags whose review was read from one of these revisions of the review page."""
+        if not revisions:
+            return []
+        t = flags_table
+        return self._flag_rows(select(t).where(t.c.reviewed_revision.in_(list(revisions))))
 
     # -- passes ------------------------------------------------------------------------
 
@@ -1067,6 +1210,19 @@ class Store:
                         hidden=row.hidden,
                         exists=row.page_exists,
                     )
+        return out
+
+    def category_fetched_at(self, titles: Collection[str]) -> dict[str, datetime]:
+        """When each of these categories was cached (naive UTC), for those cached."""
+        t = category_cache_table
+        titles = list(titles)
+        out: dict[str, datetime] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(titles), 500):
+                query = select(t.c.title, t.c.fetched_at).where(
+                    t.c.title.in_(titles[start : start + 500])
+                )
+                out.update({row.title: row.fetched_at for row in conn.execute(query)})
         return out
 
     def cache_categories(self, infos: dict[str, CategoryInfo]) -> None:

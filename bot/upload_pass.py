@@ -9,6 +9,14 @@ everything with the cursor move in one transaction. Every failure of one file
 (deleted, no thumbnail, HTTP error, undecodable image, API error) becomes that file's
 recorded outcome; the pass goes on. A stop request (SIGTERM) is honoured between
 files, so the current file is always finished.
+
+The cost of one file is bounded whatever its bytes: the download has a deadline, the
+decoding caps the memory the pixels take (bot.thumbnail_pixels), and the whole file has
+a wall-clock budget ([thumbnails] file_budget_seconds) checked after each step. Before
+its download and decoding begin, the file is marked in progress in the store; a file
+still in progress at a later start killed the process that took it (out of memory, a
+crash in a decoder, or an unlucky kill): it is tried once more, and after a second
+death recorded as `poison`, so the cursor always moves on.
 """
 
 from __future__ import annotations
@@ -24,15 +32,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pywikibot
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.category_recheck import implied_topics
 from bot.config import FlagsConfig
 from bot.flag_score import Evidence, assess
 from bot.flag_signals import Account
-from bot.image_features import ImageFeatures, image_features
+from bot.image_features import ImageFeatures
 from bot.metadata import FileInfo, FileMetadata, MetadataError, Missing, fetch_metadata
 from bot.source import Upload, new_uploads, start_cursor
 from bot.store import (
+    POISON,
+    POISON_AFTER_STARTS,
     Cursor,
     FileRecord,
     FlagRecord,
@@ -41,9 +52,11 @@ from bot.store import (
     Store,
     SuggestionRecord,
 )
+from bot.thumbnail_pixels import classify_thumbnail
 from bot.thumbnails import ThumbnailError, ThumbnailFetcher
 from bot.uploader_info import fetch_accounts
 from bot.wiki_query import API_ERRORS
+from bot.wikitext import for_log
 from classifier.category_heuristic import TopicHeuristic
 from classifier.images import ImageError
 from classifier.model import TopicModel
@@ -52,6 +65,8 @@ log = logging.getLogger(__name__)
 
 CLASSIFIED = "classified"
 RETRY = "retry"  # the action of an upload taken up again after a transient error
+FILE_TIMEOUT = "file_timeout"  # the file's budget ran out during decoding or classifying
+THUMBNAIL_ERROR = "thumbnail_error"  # the wiki's thumberror: a rendering failure, retried
 
 
 @dataclass
@@ -150,7 +165,9 @@ def run_pass(
         Upload(r.logid, r.uploaded_at, r.title, r.uploader, RETRY)
         for r in ctx.store.retry_candidates(ctx.max_attempts, limit)
     ]
-    uploads = itertools.islice(itertools.chain(retries, new_uploads(ctx.site, after)), limit)
+    taken = {r.logid for r in retries}  # a file left in progress is also after the cursor
+    fresh = (u for u in new_uploads(ctx.site, after) if u.logid not in taken)
+    uploads = itertools.islice(itertools.chain(retries, fresh), limit)
     chunks = iter(lambda: list(itertools.islice(uploads, ctx.metadata_batch)), [])
     try:
         for chunk in chunks:
@@ -202,7 +219,9 @@ def _process_logged(
     upload: Upload, meta: FileMetadata, ctx: PassContext, account: Account | None = None
 ) -> FileOutcome:
     """`process_upload`, with an unexpected error turned into the file's outcome (a bug
-    on one file must not block the cursor forever) and one log line per file."""
+    on one file must not block the cursor forever) and one log line per file. A
+    database error that persists even for the error's record ends only that file (the
+    next file's record moves the cursor on), not the pass."""
     started = time.monotonic()
     try:
         outcome = process_upload(upload, meta, ctx, account)
@@ -219,11 +238,15 @@ def _process_logged(
             error=message,
             milliseconds=ms,
         )
-        recorded = ctx.store.record_upload(record, upload.cursor)
+        try:
+            recorded = ctx.store.record_upload(record, upload.cursor)
+        except SQLAlchemyError:  # the store refuses this file even so: log it, go on
+            log.exception("recording the error of %s failed", upload.title)
+            recorded = False
         outcome = FileOutcome(upload.title, "internal_error", milliseconds=ms, recorded=recorded)
     log.info(
         "%s: %s%s [%s]%s %d ms",
-        outcome.title,
+        for_log(outcome.title),
         outcome.outcome,
         "" if outcome.recorded else " (already recorded)",
         ", ".join(outcome.labels[:5]),
@@ -286,28 +309,43 @@ def process_upload(
         return finish("api_error", meta.message)
     if isinstance(meta, Missing):
         return finish("deleted", "the file page no longer exists")
+    if meta.thumb_error:
+        return finish(THUMBNAIL_ERROR, f"the wiki could not render a thumbnail: {meta.thumb_error}")
     if meta.thumb_url is None:
         return finish("no_thumbnail", f"no raster thumbnail for {meta.mime}")
 
+    starts = ctx.store.starts_without_outcome(upload.logid)
+    if starts >= POISON_AFTER_STARTS:
+        return finish(POISON, f"the bot died {starts} times downloading or decoding this file")
     prediction = ctx.store.prediction(meta.sha1, ctx.model.version)
     features = ctx.store.image_features(meta.sha1) if ctx.flags else None
     if prediction is None or prediction.operating_point != ctx.operating_point:
-        data = ctx.fetcher.fetch(meta.thumb_url)
+        budget = ctx.fetcher.config.file_budget_seconds
+        ctx.store.mark_in_progress(base)
+        data = ctx.fetcher.fetch(meta.thumb_url, deadline=started + budget)
         if isinstance(data, ThumbnailError):
             return finish(data.kind, data.message)
-        result = ctx.model.predict_bytes([data], operating_point=ctx.operating_point)[0]
-        if isinstance(result, ImageError):
-            return finish(f"image_{result.kind}", str(result))
+        try:
+            result = classify_thumbnail(
+                data,
+                ctx.model,
+                ctx.operating_point,
+                ctx.fetcher.config.max_decoded_bytes,
+                with_features=features is None and ctx.flags is not None,
+            )
+        except ImageError as err:
+            return finish(f"image_{err.kind}", str(err))
+        if time.monotonic() - started > budget:
+            return finish(FILE_TIMEOUT, f"over the budget of {budget:g} s for one file")
         prediction = PredictionRecord(
             sha1=meta.sha1,
-            model_name=result.model_name,
-            model_version=result.model_version,
+            model_name=result.prediction.model_name,
+            model_version=result.prediction.model_version,
             operating_point=ctx.operating_point,
-            predictions=result.predictions,
-            probabilities=result.probabilities,
+            predictions=result.prediction.predictions,
+            probabilities=result.prediction.probabilities,
         )
-        if features is None and ctx.flags:
-            features = image_features(data)  # the classifier has just decoded these bytes
+        features = features or result.features
 
     claimed = claimed_topics(meta, ctx)
     suggestions = tuple(

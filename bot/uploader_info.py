@@ -1,6 +1,6 @@
-"""Edit count and registration date of uploaders, 50 names per request.
+"""Edit count, registration date and rights of accounts, 50 names per request.
 
-`list=users&usprop=editcount|registration` answers for many accounts at once, so a
+`list=users&usprop=editcount|registration|rights` answers for many accounts at once, so a
 pass asks once per batch of uploads rather than once per file. What it says is the
 account as it is now, not at upload time; for a pass that runs minutes after the
 upload the difference is the edits made since, which only makes an account look
@@ -31,6 +31,7 @@ def parse_account(entry: dict) -> Account | None:
     return Account(
         name=entry["name"],
         edits=int(entry["editcount"]),
+        rights=frozenset(entry.get("rights", ())),
         registered=None
         if not registered
         else datetime.strptime(registered, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC),
@@ -51,7 +52,10 @@ def fetch_accounts(
                 ListGenerator(
                     "users",
                     site=site,
-                    parameters={"ususers": "|".join(chunk), "usprop": "editcount|registration"},
+                    parameters={
+                        "ususers": "|".join(chunk),
+                        "usprop": "editcount|registration|rights",
+                    },
                 )
             )
         except API_ERRORS as err:

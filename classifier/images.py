@@ -4,7 +4,23 @@ Everything the bot downloads and everything training reads goes through
 `preprocess`, so the model sees the same pixels in training and in service (train/serve
 skew is the classic bug of this field). The function decodes from memory (no temporary
 files), refuses what it cannot decode with a typed error that says what is wrong, and
-caps the pixel count BEFORE decoding so that a decompression bomb costs nothing.
+bounds the cost BEFORE decoding, so that a small hostile file costs next to nothing:
+
+* only the formats Commons serves as thumbnails are opened (JPEG, PNG, GIF, WebP, TIFF);
+  no other Pillow plugin ever sees the bytes (an ICO may embed a huge PNG, EPS would
+  start Ghostscript);
+* the header's pixel count is capped, and so is the memory the decoded pixels will take
+  (`decoded_bytes`: bytes per pixel of the mode, and the whole-image coefficient buffer
+  that libjpeg keeps for a progressive JPEG): a 96 KB 16-bit PNG of 330 x 150,000 px is
+  under any pixel cap but needs 99 MB decoded;
+* a JPEG with more scans than any encoder writes (a "scan bomb" repeats one tiny scan
+  thousands of times, and each one walks the whole image) is refused;
+* with `min_size` (the size the caller needs), a JPEG is decoded by libjpeg at 1/2 to
+  1/8 scale (`draft`) and an extreme strip is cut to the centred band the model sees;
+  every image is converted to RGB in bands of rows, and with `reduce` (the bot) each
+  band is shrunk by a whole factor at once, so the conversion never holds a full-size
+  RGBA copy of a large palette or 16-bit image. Without `reduce` the pixels are exactly
+  those of a whole-image conversion, so training and its recorded builds are unchanged.
 
 The model graph itself scales pixels (the default backbone wants (x - 127) / 128), so
 preprocessing ends at an RGB uint8 array of the model's input size.
@@ -21,6 +37,30 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # Thumbnails are at most a few megapixels; originals on Commons go far beyond, but the
 # bot never decodes originals. 50 MP leaves room for local files given to the CLI.
 DEFAULT_MAX_PIXELS = 50_000_000
+# The decoded pixels of a 50 MP RGB image: what training and the CLI accept. The bot
+# passes its own, smaller cap ([thumbnails] max_decoded_bytes).
+DEFAULT_MAX_DECODED_BYTES = 4 * DEFAULT_MAX_PIXELS
+
+ALLOWED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "TIFF")
+"""Pillow plugins that may open untrusted bytes: what Commons serves as thumbnails."""
+
+MAX_JPEG_SCANS = 100
+"""Encoders write at most a few dozen scans (libjpeg's progressive script has 10)."""
+
+REDUCING_GAP = 3
+"""Shrink by whole factors only while the image stays at least this many times the size
+needed (as `resize_center_crop`'s `reducing_gap`), so the final resize keeps its quality."""
+
+BAND_BYTES = 4_000_000
+"""Rows converted to RGB at a time: bounds the conversion's extra memory."""
+
+DECODER_OVERHEAD = {"WEBP": 4}
+"""Decoders that hold more than the image: libwebp decodes into its own RGBA frame
+buffer, copied into Pillow's (measured: about 4 times the image's buffer at peak)."""
+
+MAX_ASPECT = 4
+"""The longest band kept of an extreme strip: it holds the centre square the model sees
+(see `resize_center_crop`), and panoramas up to 4:1 are untouched."""
 
 
 class ImageError(ValueError):
@@ -43,6 +83,12 @@ class CorruptImageError(ImageError):
 
 class ImageTooLargeError(ImageError):
     kind = "too_large"
+
+
+class ImageTooComplexError(ImageError):
+    """Small in pixels but too costly to decode (a JPEG scan bomb)."""
+
+    kind = "too_complex"
 
 
 # Text formats that are sometimes served where an image was expected: an HTML error
@@ -73,7 +119,6 @@ _IMAGE_SIGNATURES = (
     (b"GIF89a", "GIF"),
     (b"II*\x00", "TIFF"),
     (b"MM\x00*", "TIFF"),
-    (b"BM", "BMP"),
 )
 
 
@@ -83,7 +128,9 @@ def _unreadable_header(data: bytes) -> ImageError:
     if fmt is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         fmt = "WebP"
     if fmt is None:
-        return NotAnImageError("not an image: no known image format in the bytes")
+        return NotAnImageError(
+            "not an image: not a JPEG, PNG, GIF, WebP or TIFF (the formats accepted)"
+        )
     size = None
     if fmt == "PNG" and len(data) >= 24 and data[12:16] == b"IHDR":
         size = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
@@ -94,17 +141,58 @@ def _unreadable_header(data: bytes) -> ImageError:
     return CorruptImageError(f"corrupt or truncated {fmt} header ({len(data):,} bytes)")
 
 
+def bytes_per_pixel(mode: str) -> int:
+    """Bytes Pillow stores per pixel of `mode` (every multi-band mode takes 4)."""
+    if mode in ("1", "L", "P"):
+        return 1
+    if mode.startswith("I;16"):
+        return 2
+    return 4
+
+
+def decoded_bytes(image: Image.Image, header_size: tuple[int, int]) -> int:
+    """Memory the decoded pixels of an opened, not yet loaded image will take: its buffer
+    at the (possibly drafted) size, plus, for a progressive JPEG, the 16-bit coefficients
+    of every component at the full `header_size` that libjpeg buffers for all scans."""
+    width, height = image.size
+    total = width * height * bytes_per_pixel(image.mode) * DECODER_OVERHEAD.get(image.format, 1)
+    if image.format == "JPEG" and image.info.get("progressive"):
+        total += header_size[0] * header_size[1] * 2 * len(image.getbands())
+    return total
+
+
+def _jpeg_scans(data: bytes) -> int:
+    """Start-of-scan markers in JPEG bytes (entropy-coded data cannot contain one: a 0xFF
+    byte there is always followed by 0x00 or a restart marker)."""
+    return data.count(b"\xff\xda")
+
+
+def _reduction(size: tuple[int, int], min_size: int | None) -> int:
+    """The whole factor an image can be shrunk by while both sides stay at least
+    REDUCING_GAP times `min_size` (1 for an image that fits one band)."""
+    if not min_size or size[0] * size[1] * 4 <= BAND_BYTES:
+        return 1
+    return max(1, min(size) // (min_size * REDUCING_GAP))
+
+
 def decode_image(
-    data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, min_size: int | None = None
+    data: bytes,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    min_size: int | None = None,
+    max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
+    reduce: bool = False,
 ) -> Image.Image:
     """Decode encoded bytes into an upright RGB image (first frame, alpha on white).
 
-    With `min_size`, a JPEG much larger than needed is decoded by libjpeg at 1/2, 1/4 or
-    1/8 scale (Pillow's `draft`), keeping both sides at least `min_size`: several times
-    faster on large inputs, and the result is resized down anyway.
+    With `min_size`, the image comes back cut to its centred band of at most MAX_ASPECT
+    to 1, a JPEG decoded at the smallest scale that keeps both sides at least
+    `min_size`; with `reduce` too, any image is shrunk by a whole factor while both
+    sides stay at least a few times `min_size` (band by band): the caller resizes down
+    anyway, and a large input then costs a fraction of its full-size conversions.
 
     Raises a subclass of `ImageError` for anything that is not a whole, decodable,
-    reasonably sized raster image.
+    reasonably sized raster image in an accepted format, before decoding whenever the
+    header already tells.
     """
     if not data:
         raise EmptyImageError("no bytes: the image is empty")
@@ -115,7 +203,7 @@ def decode_image(
         with warnings.catch_warnings():
             # Pillow warns (and at 2x its limit raises) for bombs; we check ourselves below.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except UnidentifiedImageError:
         # Pillow also lands here for a known format whose header it rejects (a PNG cut
         # inside its header, a zero-width PNG or GIF): say so rather than "not an image".
@@ -134,27 +222,65 @@ def decode_image(
         )
     try:
         image.seek(0)  # animated GIF/WebP/PNG: the first frame
-        if min_size and image.format == "JPEG":
-            image.draft("RGB", (min_size, min_size))
+        if image.format == "JPEG":
+            scans = _jpeg_scans(data)
+            if scans > MAX_JPEG_SCANS:
+                raise ImageTooComplexError(
+                    f"JPEG with {scans:,} scans exceeds the cap of {MAX_JPEG_SCANS}"
+                )
+            if min_size:
+                image.draft("RGB", (min_size, min_size))
+        cost = decoded_bytes(image, (width, height))
+        if cost > max_decoded_bytes:
+            raise ImageTooLargeError(
+                f"{width}x{height} {image.mode} needs {cost:,} bytes decoded, "
+                f"over the cap of {max_decoded_bytes:,}"
+            )
         image.load()
-        image = ImageOps.exif_transpose(image)
-        return _to_rgb(image)
+        ImageOps.exif_transpose(image, in_place=True)
+        # modes I and F are scaled by the whole image's range, before any cut
+        extrema = image.getextrema() if image.mode in ("I", "F") else None
+        if min_size:
+            image = centre_band(image)
+        factor = _reduction(image.size, min_size) if reduce else 1
+        return _to_rgb_reduced(image, factor, extrema)
+    except ImageError:
+        raise
     except (OSError, SyntaxError, ValueError, EOFError) as err:
         raise CorruptImageError(f"corrupt or truncated image data: {err}") from None
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """Convert any Pillow mode to RGB; transparent areas become white, as on Commons pages."""
+def _to_rgb_reduced(image: Image.Image, factor: int, extrema: tuple | None) -> Image.Image:
+    """`_to_rgb`, shrunk by `factor`, a band of rows at a time: the conversions (palette
+    to RGBA, 16-bit to 8-bit) then never hold more than BAND_BYTES of the image at once."""
+    width, height = image.size
+    rows = max(1, BAND_BYTES // (width * 4) // factor) * factor
+    if rows >= height:  # an ordinary thumbnail: one band, converted as it is
+        rgb = _to_rgb(image, extrema)
+        return rgb.reduce(factor) if factor > 1 else rgb
+    out = Image.new("RGB", (-(-width // factor), -(-height // factor)))
+    for top in range(0, height, rows):
+        band = _to_rgb(image.crop((0, top, width, min(height, top + rows))), extrema)
+        out.paste(band.reduce(factor) if factor > 1 else band, (0, top // factor))
+    return out
+
+
+def _to_rgb(image: Image.Image, extrema: tuple | None = None) -> Image.Image:
+    """Convert any Pillow mode to RGB; transparent areas become white, as on Commons pages.
+
+    `extrema` (of the whole image, for modes I and F) keeps the scaling of a band the
+    same as that of the image it was cut from."""
     mode = image.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         # 16-bit (or 32-bit integer) grey: keep the most significant 8 bits. A 16-bit mode
         # is 16-bit even when dark (max <= 255); only "I" may hold 8-bit-range values.
-        array = np.clip(np.asarray(image, dtype=np.int64), 0, 65535)
-        top = 65535 if mode.startswith("I;16") or array.max(initial=0) > 255 else 255
+        array = np.clip(np.asarray(image, dtype=np.int32), 0, 65535)  # x 255 fits int32
+        high = extrema[1] if extrema else array.max(initial=0)
+        top = 65535 if mode.startswith("I;16") or high > 255 else 255
         image = Image.fromarray((array * 255 // top).astype(np.uint8), mode="L")
     elif mode == "F":
         array = np.asarray(image, dtype=np.float32)
-        low, high = float(np.nanmin(array)), float(np.nanmax(array))
+        low, high = extrema if extrema else (float(np.nanmin(array)), float(np.nanmax(array)))
         scaled = (array - low) / (high - low) * 255 if high > low else np.zeros_like(array)
         image = Image.fromarray(np.nan_to_num(scaled).astype(np.uint8), mode="L")
     if image.mode in ("P", "PA") or (
@@ -172,23 +298,27 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image
 
 
+def centre_band(image: Image.Image) -> Image.Image:
+    """The centred band of at most MAX_ASPECT to 1 of an extreme strip (the image itself
+    otherwise). A 4 x 20000 px strip would be scaled to 224 x 1,120,000 before cropping,
+    gigabytes for a tiny file; the band holds the centre square the crop keeps."""
+    width, height = image.size
+    short, long_ = min(width, height), max(width, height)
+    if long_ <= MAX_ASPECT * short:
+        return image
+    band = MAX_ASPECT * short
+    if width > height:
+        left = (width - band) // 2
+        return image.crop((left, 0, left + band, height))
+    top = (height - band) // 2
+    return image.crop((0, top, width, top + band))
+
+
 def resize_center_crop(image: Image.Image, size: int) -> np.ndarray:
     """Scale the shorter side to `size`, then cut the centre square: the ImageNet convention
     the backbone was trained with. Returns an RGB uint8 array of shape (size, size, 3)."""
+    image = centre_band(image)
     width, height = image.size
-    # An extreme strip (4 x 20000 px) would be scaled to 224 x 1,120,000 before cropping,
-    # gigabytes for a tiny file: first cut a centred band at most 4:1, which holds the
-    # centre square the crop keeps (ordinary images, panoramas up to 4:1, are untouched).
-    short, long_ = min(width, height), max(width, height)
-    if long_ > 4 * short:
-        band = 4 * short
-        if width > height:
-            left = (width - band) // 2
-            image = image.crop((left, 0, left + band, height))
-        else:
-            top = (height - band) // 2
-            image = image.crop((0, top, width, top + band))
-        width, height = image.size
     scale = size / min(width, height)
     new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
     # reducing_gap makes Pillow shrink by whole factors first: much faster on big inputs,
@@ -199,8 +329,9 @@ def resize_center_crop(image: Image.Image, size: int) -> np.ndarray:
 
 
 def preprocess(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Encoded image bytes -> RGB uint8 array (size, size, 3): the model's input.
+    """Encoded image bytes -> RGB uint8 array (size, size, 3): the graph's input.
 
-    The one preprocessing function shared by training and serving.
+    The one preprocessing function shared by training and serving for the graph
+    (`TopicModel.prepare` adds the detector's letterboxed copy from the same decode).
     """
     return resize_center_crop(decode_image(data, max_pixels=max_pixels, min_size=size), size)

@@ -3,6 +3,7 @@
 peak RSS, CPU time, and API requests per upload with a cold and a warm category cache.
 
     .venv/bin/python scripts/bench-bot-pass.py [--uploads 100] [--store mariadb] [--model DIR]
+                                               [--hostile]
 
 It starts a wiki on a free loopback port, uploads N real photos (variants of the
 scikit-image / scikit-learn samples, so every file has its own sha1) into a small
@@ -10,6 +11,12 @@ category tree, puts a counting proxy in front of the API, and runs
 `python -m bot.run --once --dry-run` as a subprocess, with its store in SQLite or, with
 `--store mariadb`, on a local MariaDB server reached as on ToolsDB. The numbers are
 printed, never asserted: timings depend on the machine.
+
+With `--hostile`, the first pass also meets every file of the hostile battery
+(tests/hostile_images.py): the 16-bit strip uploaded as itself (no wider than the
+thumbnail, so its own thumbnail), the others served where the wiki keeps a rendered
+thumbnail, as a broken or malicious thumbnail server would. The job's memory request on
+Toolforge is 384 MiB; the cursor must reach the last upload.
 
 Peak RSS is the bot process's own VmHWM from /proc/<pid>/status, read until it exits.
 (getrusage(RUSAGE_CHILDREN).ru_maxrss is not that: a child forked from this big parent
@@ -36,6 +43,7 @@ from tests.conftest import (  # noqa: E402 - the repository root is on the path 
     write_bot_config,
 )
 from tests.fault_proxy import FaultProxy  # noqa: E402
+from tests.hostile_images import HOSTILE  # noqa: E402
 from tests.mariadb_fixtures import PASSWORD, USER, LocalMariaDB, mariadb_available  # noqa: E402
 from tests.wiki_fixtures import (  # noqa: E402
     LocalWiki,
@@ -59,6 +67,19 @@ def upload_variants(wiki: LocalWiki, count: int, offset: int) -> None:
             variant(images[name], offset + i),
             UPLOAD_CATEGORIES[name],
         )
+
+
+def upload_hostile(wiki: LocalWiki) -> None:
+    """The hostile battery: the strip as an upload, the rest as thumbnails."""
+    client = wiki.client()
+    photo = sample_images()["Coffee cup.jpg"]
+    client.upload("Hostile strip.png", HOSTILE["png 16-bit strip 330x150000"]())
+    for i, (name, make) in enumerate(HOSTILE.items()):
+        title = f"Hostile {i}.jpg"
+        client.upload(title, variant(photo, 9000 + i))
+        url = client.thumb_url(f"File:{title}", 330)  # renders the thumbnail file
+        (wiki.dir / "images" / url.split("/images/", 1)[1]).write_bytes(make())
+        print(f"hostile thumbnail of File:{title}: {name}")
 
 
 def _peak_and_cpu(pid: int) -> tuple[int, float] | None:
@@ -111,6 +132,7 @@ def measured_pass(workdir: Path, env: dict, proxy: FaultProxy, since: str) -> di
         "api_requests_per_upload": round(len(requests) / files, 3),
         "category_requests": sum("categoryinfo" in s.params.get("prop", "") for s in requests),
         "errors": summary["errors"],
+        "cursor": summary["cursor"],
     }
 
 
@@ -120,6 +142,9 @@ def main() -> None:
     parser.add_argument("--warm-uploads", type=int, default=20)
     parser.add_argument("--model", help="model directory (default: the shipped model)")
     parser.add_argument("--store", choices=("sqlite", "mariadb"), default="sqlite")
+    parser.add_argument(
+        "--hostile", action="store_true", help="add the hostile battery to the first pass"
+    )
     args = parser.parse_args()
     reason = wiki_available() or (mariadb_available() if args.store == "mariadb" else None)
     if reason:
@@ -137,6 +162,8 @@ def main() -> None:
                 )
             since = wait_next_second()
             started = time.monotonic()
+            if args.hostile:
+                upload_hostile(wiki)
             upload_variants(wiki, args.uploads, 0)
             print(f"uploaded {args.uploads} files in {time.monotonic() - started:.1f} s")
 

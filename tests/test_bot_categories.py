@@ -74,3 +74,23 @@ def test_live_graph_labels_an_upload_from_its_leaf_category(wiki, images, tmp_pa
         TopicHeuristic(expired, load_taxonomy()).label(first.categories)
         assert _category_requests(proxy) - before == cold  # the cache expired: ask again
     print(f"\ncategory API requests for one new upload: cold cache {cold}, warm cache {warm}")
+
+
+def test_a_reverted_re_parenting_stops_counting_at_the_next_lookup(wiki, tmp_path):
+    """Category vandalism: Felis domesticus re-parented under Maps, then reverted. The
+    cache (a week by default) must not keep the vandal's parents."""
+    client = wiki.client()
+    client.edit("Category:Felis domesticus", "[[Category:Felidae]]")
+    site = pywikibot.Site(url=wiki.api_url)
+    graph = LiveCategoryGraph(
+        site, Store(f"sqlite:///{tmp_path}/store.sqlite"), max_age=timedelta(hours=168)
+    )
+    assert graph.lookup(["Felis domesticus"])["Felis domesticus"].parents == ("Felidae",)
+    client.edit("Category:Felis domesticus", "[[Category:Maps]]")  # the vandal
+    assert graph.lookup(["Felis domesticus"])["Felis domesticus"].parents == ("Maps",)
+    client.edit("Category:Felis domesticus", "[[Category:Felidae]]")  # the revert
+    assert graph.lookup(["Felis domesticus"])["Felis domesticus"].parents == ("Felidae",)
+    red = "Felis domesticus (red link)"
+    assert graph.lookup([red])[red].exists is False  # cached as a red link
+    client.edit(f"Category:{red}", "[[Category:Felidae]]")  # then the page is created
+    assert graph.lookup([red])[red].parents == ("Felidae",)

@@ -1,10 +1,13 @@
 """Configuration validation: safe defaults, clear messages, nothing silently ignored."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from bot.config import Config, ConfigError, load_config, parse_config, resolve_path
+from bot.config import Config, ConfigError, load_config, page_titles, parse_config, resolve_path
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -69,3 +72,81 @@ def test_overrides_and_relative_paths(tmp_path):
 def test_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="cannot read configuration"):
         load_config(tmp_path / "missing.toml")
+
+
+# --- a configuration cannot aim the bot at the wrong pages (issue 15, item 8) ---------
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[thumbnails]\ntimeout_seconds = inf", "timeout_seconds: expected a finite number"),
+        ("[source]\nlookback_hours = nan", "lookback_hours: expected a finite number"),
+        ("[categories]\ncache_hours = inf", "cache_hours: expected a finite number"),
+        ("[flags.limits]\nblank_spread = -inf", "blank_spread: expected a finite number"),
+    ],
+)
+def test_numbers_must_be_finite(text, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_config(text)
+
+
+def _pages(text: str, user: str = "Topic bot"):
+    return page_titles(parse_config(text), user)
+
+
+def test_page_titles_are_normalised_like_the_wiki_does():
+    pages = _pages(
+        '[report]\npage_prefix = "user:{user}/topics_e\\u0301te"\n'
+        "kill_switch_page = 'User:{user}/Run'"
+    )
+    composed = "User:Topic bot/topics \u00e9te"  # NFC, a space for the underscore
+    assert (pages.prefix, pages.flags) == (composed, composed + "/Flags")
+    assert pages.review == composed + "/Flags/Reviewed"
+    assert _pages("", "topic_bot").kill_switch == "User:Topic bot/Run"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[report]\npage_prefix = 'User:{bot}/Topics'", r"page_prefix = .*unknown \{bot\}"),
+        ("[report]\npage_prefix = 'MediaWiki:Topics'", "page_prefix .* own user space"),
+        ("[report]\npage_prefix = 'User:{user}'", "page_prefix .* own user space"),
+        ("[report]\npage_prefix = 'User:Someone else/Topics'", "own user space, User:Topic bot/"),
+        ("[flags]\npage = 'User:{user}/Elsewhere'", r"\[flags\] page = .* must lie under"),
+        ("[flags]\npage = '{prefix}/{nope}'", r"\[flags\] page = .*unknown \{nope\}"),
+        (
+            "[report]\nkill_switch_page = 'User:{user}/Topics/Run'",
+            "kill_switch_page = .* must not lie under the prefix",
+        ),
+        ("[flags]\nreview_page = '{prefix}/Flags'", "review_page = .* must differ"),
+        ("[flags]\nreview_page = 'User:{user}/Run'", "review_page = .* must differ"),
+    ],
+)
+def test_pages_that_would_aim_the_bot_wrong_are_refused(text, message):
+    with pytest.raises(ConfigError, match=message):
+        _pages(text)
+
+
+def test_bad_pages_and_store_fail_before_any_wiki_request(tmp_path):
+    """One line naming the key, exit 2, and no request: the wiki's URL is a closed port."""
+    cases = {
+        "[report]\npage_prefix = 'MediaWiki:Topics'": "[report] page_prefix",
+        "[store]\nurl = 'mysql+pymysql://u:p@127.0.0.1:9/db?ssl_ca=/nonexistent/ca.pem'": (
+            "[store] cannot open"
+        ),
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    env["PYTHONPATH"] = str(REPO)
+    for text, says in cases.items():
+        (tmp_path / "config.toml").write_text(text + "\n[wiki]\napi_url = 'http://127.0.0.1:9/api.php'\n")
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.run", "--once", "--dry-run"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+        assert done.returncode == 2 and len(errors) == 1 and says in errors[0], done.stderr[-2000:]

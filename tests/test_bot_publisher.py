@@ -9,7 +9,16 @@ from bot.report import ReportPage
 
 @pytest.mark.parametrize(
     ("text", "allowed"),
-    [("true", True), (" True\n", True), ("false", False), ("", False), ("true please", False)],
+    [
+        ("true", True),
+        (" true\n\n", True),
+        ("True", False),
+        ("  TRUE\n\n", False),
+        ("true\xa0", False),  # a no-break space is not nothing
+        ("false", False),
+        ("", False),
+        ("true please", False),
+    ],
 )
 def test_kill_switch_needs_exactly_true(text, allowed):
     assert kill_switch_says_run(text) is allowed

@@ -40,7 +40,8 @@ def test_topic_page_is_a_captioned_gallery_with_working_links():
     assert "Space: almost certain (92%)" in first
     assert NEW_MARK in first and NEW_MARK not in gallery[1]
     # the uploader is a link, not the escaped "[[User:X&#124;X]]" of the old table
-    assert "[[Special:Contributions/Jane Doe|Jane Doe]]" in first and "&#124;" not in page.text
+    assert "[[Special:Contributions/Jane Doe|<bdi><nowiki>Jane Doe</nowiki></bdi>]]" in first
+    assert "&#124;" not in page.text
     assert "https://t.example?file=Upload+3.jpg&topic=Space review]" in first
     assert "unknown uploader" in gallery[2]
     assert "[[User:Bot/Topics/STEM|STEM]]" in page.text  # the broader topic's page

@@ -358,3 +358,22 @@ def test_worklist_queries_read_only_what_a_page_shows(store):
     saves = {s.title: s for s in store.page_saves()}
     assert saves["P/A"].status == "saved" and saves["P/A"].saved_at is not None
     assert store.oldest_upload() == "2024-05-01T10:00:00Z"
+
+
+def test_a_first_migration_cut_short_completes_its_indexes(store_url):
+    """A start killed inside 0001, after its tables and before their indexes (neither
+    SQLite nor MariaDB undoes DDL): the next start adds the indexes."""
+    engine = create_engine(store_url)
+    for name in ("cursor", "files", "suggestions"):
+        metadata.tables[name].create(engine)
+        for index in metadata.tables[name].indexes:
+            index.drop(engine)
+    Store(store_url)
+    found = {i["name"] for t in ("files", "suggestions") for i in inspect(engine).get_indexes(t)}
+    assert {
+        "ix_files_title",
+        "ix_files_sha1",
+        "ix_files_uploaded_at",
+        "ix_suggestions_logid",
+        "ix_suggestions_state",
+    } <= found

@@ -79,7 +79,15 @@ def test_parse_account_from_the_api():
 
 @pytest.mark.parametrize(
     ("size", "fires"),
-    [((60, 40), True), ((149, 2000), True), ((2000, 149), True), ((150, 150), False)],
+    [
+        ((60, 40), True),
+        ((48, 48), True),
+        ((149, 399), True),
+        ((149, 400), False),  # a long side like a wordmark's or a banner's
+        ((542, 130), False),  # the wordmark patrollers were shown as "tiny"
+        ((2000, 149), False),
+        ((150, 150), False),
+    ],
 )
 def test_tiny_boundary(size, fires):
     assert (tiny(*size, 4.0) is not None) is fires
@@ -203,15 +211,37 @@ def test_no_camera_exif_only_on_large_jpegs_with_metadata_known():
 
 
 def test_near_duplicate_boundary_and_nearest_named():
-    h = "00000000000000ff"
-    six_off = "0000000000000003"  # 6 of the 8 low bits differ
-    seven_off = "0000000000000001"
+    h = "0f0f0f0f0f0f0f0f"
+    six_off = f"{int(h, 16) ^ 0b111111:016x}"
+    seven_off = f"{int(h, 16) ^ 0b1111111:016x}"
     assert near_duplicate(h, [("File:A.jpg", six_off)], 3.0) is not None
     assert near_duplicate(h, [("File:A.jpg", seven_off)], 3.0) is None
     both = near_duplicate(h, [("File:Far.jpg", six_off), ("File:Same.jpg", h)], 3.0)
-    assert "[[:File:Same.jpg]]" in both.reason and "0 of 64" in both.reason
+    assert "[[:File:Same.jpg|" in both.reason and "0 of 64" in both.reason
     assert near_duplicate(None, [("File:A.jpg", h)], 3.0) is None
     assert near_duplicate(h, [], 3.0) is None
+
+
+def test_smooth_images_are_nobodys_near_duplicate():
+    """A flagged blank upload hashes to 0; a smooth photo to nearly 0: no match, either
+    way round, while structured hashes still match."""
+    blank, smooth, sky = "0" * 16, "0000000000000101", "ffffffffffff7fff"
+    assert near_duplicate(smooth, [("File:Blank.png", blank)], 3.0) is None
+    assert near_duplicate(blank, [("File:Smooth.jpg", smooth)], 3.0) is None
+    assert near_duplicate(sky, [("File:Sky.jpg", "ffffffffffffffff")], 3.0) is None
+    photo = "5a3c0f0f96e1c3a5"
+    assert near_duplicate(photo, [("File:Blank.png", blank), ("File:Photo.jpg", photo)], 3.0)
+
+
+def test_an_autopatrolled_uploader_is_discounted():
+    patroller = replace(account(5000, 2000), rights=frozenset({"autopatrol", "edit"}))
+    icon = assess(evidence(width=48, height=48, mime="image/png"), FlagsConfig())
+    assert icon.tier == MAY
+    trusted = assess(evidence(width=48, height=48, mime="image/png", account=patroller),
+                     FlagsConfig())  # fmt: skip
+    assert [s.name for s in trusted.signals] == ["tiny", "trusted_uploader"]
+    assert trusted.score == 1.0 and trusted.tier is None
+    assert assess(evidence(account=patroller), FlagsConfig()).signals == ()  # no discount alone
 
 
 # -- score and tiers -------------------------------------------------------------------

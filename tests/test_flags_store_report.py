@@ -3,7 +3,7 @@ page's wikitext (tiers, order, per-uploader cap) and the review page's syntax.""
 
 from __future__ import annotations
 
-from bot.flag_review import reviewed_titles
+from bot.flag_review import review_lines
 from bot.flag_score import LIKELY, MAY, VERY_LIKELY
 from bot.flag_signals import Signal
 from bot.flags_report import render_flags_page
@@ -12,12 +12,15 @@ from bot.store import (
     FLAG_ACTIVE,
     FLAG_DELETED,
     FLAG_FINE,
+    FLAG_KEPT,
     Cursor,
     FileRecord,
     FlagRecord,
+    FlagReview,
     FlagRow,
     Store,
 )
+from bot.wikitext import user_link
 
 TINY = Signal("tiny", 4.0, "tiny: 60x40 px (short side under 150 px)")
 NEW = Signal("new_account", 1.5, "new account: 1 edits, registered 0 days ago")
@@ -36,21 +39,44 @@ def _record(store: Store, logid: int, title: str, flag: FlagRecord | None, sha1:
     )
 
 
-def test_one_flag_per_file_and_withdrawal_is_final(tmp_path):
+def test_one_flag_per_file_reviews_record_who_and_a_revert_restores(tmp_path):
     store = _store(tmp_path)
     flag = FlagRecord(5.5, LIKELY, (TINY, NEW), "00000000000000ff")
     assert _record(store, 1, "File:A.png", flag)
-    # an overwrite of the same file (a new log event) does not list it twice
-    assert _record(store, 2, "File:A.png", FlagRecord(4.0, MAY, (TINY,), "ff"), sha1="b")
     [row] = store.flag_rows()
     assert (row.title, row.score, row.tier, row.signals) == ("File:A.png", 5.5, LIKELY, (TINY, NEW))
     assert store.image_features("a") == ImageFeatures("00000000000000ff", 9.0)
     assert store.flagged_hashes() == [("File:A.png", "00000000000000ff")]
 
-    assert store.withdraw_flags(["File:A.png"], FLAG_FINE) == 1
+    assert store.review_flags([FlagReview("File:A.png", FLAG_FINE, "Patroller", 77)]) == 1
     assert store.flag_rows() == [] and store.flagged_hashes() == []  # fine: forgotten
     assert store.withdraw_flags(["File:A.png"], FLAG_DELETED) == 0  # stays fine
-    assert [r.state for r in store.flag_rows((FLAG_FINE,))] == [FLAG_FINE]
+    [fine] = store.flag_rows((FLAG_FINE,))
+    assert (fine.reviewed_by, fine.reviewed_revision) == ("Patroller", 77)
+    assert store.flags_reviewed_in([77]) == [fine]
+    assert store.restore_flags(["File:A.png"]) == 1  # revision 77 was reverted
+    [row] = store.flag_rows()
+    assert (row.state, row.reviewed_by, row.reviewed_revision) == (FLAG_ACTIVE, None, None)
+    assert store.review_flags([FlagReview("File:A.png", FLAG_KEPT, "Patroller", 80)]) == 1
+    assert [(r.state, r.reviewed_by) for r in store.flag_rows((FLAG_KEPT,))] == [
+        (FLAG_KEPT, "Patroller")
+    ]
+    assert store.review_flags([FlagReview("File:A.png", FLAG_KEPT, "Patroller", 81)]) == 0
+
+
+def test_an_overwrite_is_assessed_again_even_after_a_fine_review(tmp_path):
+    """A title found fine, then overwritten with a blank image: the new bytes' flag
+    replaces the old one, active and unreviewed; still one listing per file."""
+    store = _store(tmp_path)
+    _record(store, 1, "File:A.png", FlagRecord(4.0, MAY, (TINY,), "00000000000000ff"))
+    store.review_flags([FlagReview("File:A.png", FLAG_FINE, "Patroller", 77)])
+    blank = Signal("blank", 5.0, "blank or nearly uniform (luminance spread 0.0)")
+    assert _record(store, 2, "File:A.png", FlagRecord(9.0, VERY_LIKELY, (TINY, blank), "0f"), "b")
+    [row] = store.flag_rows()
+    assert (row.logid, row.score, row.tier, row.state) == (2, 9.0, VERY_LIKELY, FLAG_ACTIVE)
+    assert (row.signals, row.reviewed_by) == ((TINY, blank), None)
+    _record(store, 2, "File:A.png", FlagRecord(4.0, MAY, (TINY,), "ff"), "b")  # a rerun
+    assert [r.score for r in store.flag_rows()] == [9.0]
 
 
 def test_deleted_flags_still_warn_of_re_uploads(tmp_path):
@@ -74,12 +100,12 @@ def test_page_groups_by_tier_newest_first_with_every_reason():
         _row("File:Likely.png", LIKELY, 3),
     ]
     text = render_flags_page(rows, "User:Bot/Topics/Flags/Reviewed", cap=5)
-    order = [text.index(f"[[:File:{n}.png]]") for n in ("Very", "Likely", "New may", "Old may")]
+    order = [text.index(f"[[:File:{n}.png|") for n in ("Very", "Likely", "New may", "Old may")]
     assert order == sorted(order)
     assert text.index("== Very likely have problems ==") < text.index("== May have problems ==")
-    assert "[[File:Very.png|120px]]" in text  # the thumbnail
+    assert "[[File:Very.png|120px|" in text  # the thumbnail
     assert "tiny: 60x40 px (short side under 150 px) (+4)" in text
-    assert "|| 7.5 ||" in text and "[[User:U|U]]" in text
+    assert "|| 7.5 ||" in text and user_link("U") in text
     assert "[[User:Bot/Topics/Flags/Reviewed]]" in text
 
 
@@ -87,10 +113,20 @@ def test_per_uploader_cap_keeps_one_batch_from_flooding_the_page():
     rows = [_row(f"File:Batch {i}.png", MAY, i, uploader="Flood") for i in range(8)]
     rows.append(_row("File:Other.png", MAY, 0, uploader="Other"))
     text = render_flags_page(rows, "R", cap=3)
-    assert sum(f"[[:File:Batch {i}.png]]" in text for i in range(8)) == 3
-    assert "[[:File:Batch 7.png]]" in text  # the newest are the ones listed
-    assert "[[:File:Other.png]]" in text
-    assert "* 5 more by [[User:Flood|Flood]]" in text
+    assert sum(f"[[:File:Batch {i}.png|" in text for i in range(8)) == 3
+    assert "[[:File:Batch 7.png|" in text  # the newest are the ones listed
+    assert "[[:File:Other.png|" in text
+    assert f"* 5 more by {user_link('Flood')}: [[Special:ListFiles/Flood|" in text
+    assert "[[User talk:Flood|" in text and "[[Special:Contributions/Flood|" in text
+
+
+def test_the_cap_never_hides_an_uploaders_riskiest_file():
+    """A new account's older upload scores higher than its newer ones: it is listed."""
+    rows = [_row(f"File:Newer {i}.png", MAY, 10 + i, uploader="New", score=3.0) for i in range(3)]
+    rows.append(_row("File:Riskiest.png", MAY, 1, uploader="New", score=4.5))
+    text = render_flags_page(rows, "R", cap=2)
+    assert "[[:File:Riskiest.png|" in text
+    assert text.index("[[:File:Riskiest.png|") < text.index("[[:File:Newer 2.png|")
 
 
 def test_empty_page_says_so():
@@ -98,14 +134,29 @@ def test_empty_page_says_so():
 
 
 def test_review_page_syntax():
-    text = """Files found fine:
+    text = """Files reviewed:
 * [[:File:Chelsea_the cat.jpg]] fine, own work ~~~~
-* [[:file:lower case.png|a label]]
-* [[:Image:Old namespace.gif]]
-* [[Category:Not a file]] [[:File:]]
+* [[:file:lower case.png|a label]] Fine: checked
+* [[:Image:Old namespace.gif]] - not fine: copy of a logo
+* [[:File:Shouting.png]] NOT fine: copy of https://example.org
+* [[:File:No verdict.png]]
+* [[:File:Verdict later.png]] is fine
+* [[Category:Not a file]] fine [[:File:]] fine
+<!-- * [[:File:In a comment.png]] fine -->
+<nowiki>* [[:File:In nowiki.png]] fine</nowiki>
+<pre>
+* [[:File:In pre.png]] fine
+</pre>
+<!-- an unclosed comment hides the rest
+* [[:File:After the comment.png]] fine
 """
-    assert reviewed_titles(text) == {
-        "File:Chelsea the cat.jpg",
-        "File:Lower case.png",
-        "File:Old namespace.gif",
+    assert review_lines(text) == {
+        "File:Chelsea the cat.jpg": FLAG_FINE,
+        "File:Lower case.png": FLAG_FINE,
+        "File:Old namespace.gif": FLAG_KEPT,
+        "File:Shouting.png": FLAG_KEPT,
+    }
+    assert review_lines("#REDIRECT [[File:Chelsea the cat.jpg]]\n* [[:File:A.png]] fine") == {}
+    assert review_lines("* [[:File:A.png]] fine\n* [[:File:A.png]] not fine") == {
+        "File:A.png": FLAG_KEPT  # the last line about a file wins
     }

@@ -27,10 +27,12 @@ from bot.flag_score import LIKELY, MAY
 from bot.flag_signals import hamming
 from bot.image_features import image_features
 from bot.store import FLAG_FINE, Store
+from bot.wikitext import user_link
 from tests.conftest import bot_env, write_bot_config
 from tests.wiki_fixtures import (
     ADMIN_LOGIN,
     ADMIN_PASSWORD,
+    ApiClient,
     LocalWiki,
     run_bot,
     sample_images,
@@ -280,5 +282,72 @@ def test_kill_switch_and_dry_run_hold_the_flags_page_back(wiki, admin, flag_uplo
     assert admin.page_text(f"{PREFIX}/Held/Flags") is None
     dry = _summary(run_bot(["--once", "--dry-run"], tmp_path, env))
     [local] = [p for p in dry["pages_written"] if p.endswith("_Held_Flags.wiki")]
-    assert "[[:File:Blank page.png]]" in Path(local).read_text()
+    assert "[[:File:Blank page.png|" in Path(local).read_text()
     assert admin.page_text(f"{PREFIX}/Held/Flags") is None
+
+
+# --- whose word counts on the review page (issue 15, item 4) --------------------------
+
+
+def _anonymous(wiki: LocalWiki) -> ApiClient:
+    client = ApiClient(wiki.api_url)
+    client.csrf = "+\\"  # the edit token of a logged-out editor
+    return client
+
+
+def _store_of(first_pass) -> Store:
+    return Store(f"sqlite:///{first_pass['cwd']}/var/bot.sqlite")
+
+
+def test_review_lines_of_untrusted_accounts_do_not_count(first_pass, wiki, admin):
+    """The uploader (a new account) clears their own flag, an IP clears another, one hides
+    a line in a comment: none of it counts, and the flags page is not even re-saved."""
+    trusted_text = admin.page_text(REVIEW_PAGE)
+    newcomer = wiki.client("Newcomer@test", APP_PASSWORD)
+    newcomer.edit(REVIEW_PAGE, trusted_text + "\n* [[:File:Company logo.jpg]] fine: mine")
+    ip_text = admin.page_text(REVIEW_PAGE) + "\n* [[:File:Blank page.png]] fine\n"
+    _anonymous(wiki).edit(REVIEW_PAGE, ip_text)
+    assert admin.revisions(REVIEW_PAGE)[0]["anon"]
+
+    done = _summary(run_bot(["--once"], first_pass["cwd"], first_pass["env"]))
+
+    assert done["pages_written"] == []
+    listed = set(_listed(admin.page_text(FLAGS_PAGE)))
+    assert listed == {"File:Blank page.png", "File:Company logo.jpg"}
+    admin.edit(REVIEW_PAGE, trusted_text)  # a patroller reverts both edits
+
+
+def test_not_fine_keeps_a_flag_and_a_revert_restores_one(first_pass, wiki, admin):
+    admin.edit(
+        REVIEW_PAGE,
+        (admin.page_text(REVIEW_PAGE) or "")
+        + "\n* [[:File:Company logo.jpg]] fine: the company's own upload, checked"
+        + "\n* [[:File:Blank page.png]] NOT fine: an empty page"
+        + "\n<!-- * [[:File:Tiny icon.png]] fine -->",
+    )
+    revision = admin.revisions(REVIEW_PAGE)[0]["revid"]
+    _summary(run_bot(["--once"], first_pass["cwd"], first_pass["env"]))
+    listed = _listed(admin.page_text(FLAGS_PAGE))
+    assert set(listed) == {"File:Blank page.png"}
+    assert f"'''not fine''', per {user_link('Admin')}" in listed["File:Blank page.png"][2]
+    [fine] = [r for r in _store_of(first_pass).flag_rows((FLAG_FINE,)) if "logo" in r.title]
+    assert (fine.reviewed_by, fine.reviewed_revision) == ("Admin", revision)
+
+    admin.post(action="edit", title=REVIEW_PAGE, undo=revision, token=admin.csrf)
+    _summary(run_bot(["--once"], first_pass["cwd"], first_pass["env"]))
+
+    listed = _listed(admin.page_text(FLAGS_PAGE))
+    assert set(listed) == {"File:Blank page.png", "File:Company logo.jpg"}
+    assert "not fine" not in listed["File:Blank page.png"][2]
+
+
+def test_a_file_cannot_be_cleared_before_it_is_flagged(first_pass, wiki, admin):
+    admin.edit(
+        REVIEW_PAGE, (admin.page_text(REVIEW_PAGE) or "") + "\n* [[:File:Cleared ahead.png]] fine"
+    )
+    newcomer = wiki.client("Newcomer@test", APP_PASSWORD)
+    newcomer.upload("Cleared ahead.png", _png(np.full((500, 700, 3), 250, np.uint8)))
+
+    _summary(run_bot(["--once"], first_pass["cwd"], first_pass["env"]))
+
+    assert "File:Cleared ahead.png" in _listed(admin.page_text(FLAGS_PAGE))

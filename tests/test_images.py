@@ -21,11 +21,13 @@ from classifier.images import (
     CorruptImageError,
     EmptyImageError,
     ImageError,
+    ImageTooComplexError,
     ImageTooLargeError,
     NotAnImageError,
     decode_image,
     preprocess,
 )
+from tests import hostile_images
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
 
@@ -406,3 +408,89 @@ def test_extreme_strip_is_cheap(width, height):
 def test_preprocess_is_deterministic():
     data = encode(photo(), "JPEG")
     assert np.array_equal(preprocess(data, 224), preprocess(data, 224))
+
+
+# --- hostile files: bounded cost before and during decoding (issue 15) ---------------
+
+BOT_CAP = 64_000_000  # the bot's [thumbnails] max_decoded_bytes default
+
+
+def refused_by_the_bot(data: bytes, error: type[ImageError], message: str) -> None:
+    """Decoding as the bot does (bot.thumbnail_pixels) raises `error`."""
+    with pytest.raises(error, match=message) as info:
+        decode_image(data, min_size=224, max_decoded_bytes=BOT_CAP, reduce=True)
+    assert info.value.kind == error.kind
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (hostile_images.grey16_strip, "I;16 needs 99,000,000 bytes decoded"),
+        (hostile_images.int32_tiff, "I needs 144,000,000 bytes decoded"),
+        (hostile_images.wide_webp, "RGB needs 786,384,000 bytes decoded"),
+    ],
+    ids=["16-bit strip 330x150000", "int32 tiff", "wide webp"],
+)
+def test_decoded_size_refused_before_decoding(make, says, no_decoding):
+    """Under the 50 MP cap, but 2 or 4 bytes a pixel: the decoded buffer is the cost."""
+    data = make()
+    assert len(data) < 500_000
+    refused_by_the_bot(data, ImageTooLargeError, says)
+
+
+def test_progressive_jpeg_counts_its_coefficients():
+    """libjpeg keeps every coefficient of a progressive JPEG, whatever the draft scale."""
+    data = encode(Image.new("RGB", (6000, 6000), RED), "JPEG", progressive=True)
+    refused_by_the_bot(data, ImageTooLargeError, "bytes decoded")
+    baseline = encode(Image.new("RGB", (6000, 6000), RED), "JPEG")
+    assert decode_image(baseline, min_size=224, max_decoded_bytes=BOT_CAP).size == (750, 750)
+
+
+def test_scan_bomb_refused_before_decoding(no_decoding):
+    data = hostile_images.scan_bomb(scans=2000, side=1024)
+    refused_by_the_bot(data, ImageTooComplexError, "2,010 scans exceeds the cap of 100")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        hostile_images.ico_with_big_png(),
+        encode(Image.new("RGB", (8, 8)), "BMP"),
+        encode(Image.new("RGB", (8, 8)), "ICO"),
+        encode(Image.new("RGB", (8, 8)), "EPS"),
+        encode(Image.new("RGB", (8, 8)), "PCX"),
+    ],
+    ids=["ico-with-12000px-png", "bmp", "ico", "eps", "pcx"],
+)
+def test_only_thumbnail_formats_are_opened(data, no_decoding):
+    """No plugin but JPEG, PNG, GIF, WebP and TIFF sees the bytes (EPS runs Ghostscript)."""
+    refused_by_the_bot(data, NotAnImageError, "JPEG, PNG, GIF, WebP or TIFF")
+
+
+@pytest.mark.parametrize(
+    ("image", "fmt", "options"),
+    [
+        (Image.new("P", (1600, 1500), 1), "PNG", {"transparency": 0}),
+        (Image.new("P", (1600, 1500), 1), "GIF", {}),
+        (Image.new("I;16", (1300, 2600), 40_000), "PNG", {}),
+        (Image.new("I", (1500, 1500), 300), "TIFF", {}),
+        (Image.new("L", (3000, 2000), 77), "PNG", {}),
+    ],
+    ids=["palette+tRNS", "gif", "16-bit", "int32", "grey"],
+)
+def test_large_images_are_converted_in_reduced_bands(image, fmt, options):
+    """Bigger than one band: converted a band at a time and reduced by a whole factor,
+    with the pixels the whole-image conversion gives (stripes prove the band seams)."""
+    if image.mode == "P":
+        image.putpalette([0, 0, 0, 200, 30, 30, 20, 90, 250] + [0] * 759)
+        stripes = np.asarray(image).copy()
+        stripes[::7] = 2
+        image = Image.fromarray(stripes, "P")
+        image.putpalette([0, 0, 0, 200, 30, 30, 20, 90, 250] + [0] * 759)
+    data = encode(image, fmt, **options)
+    small = decode_image(data, min_size=100, reduce=True)
+    factor = min(image.size) // 300
+    assert factor > 1 and small.size == tuple(-(-side // factor) for side in image.size)
+    whole = decode_image(data)
+    assert close(small, whole.reduce(factor), 0)
+    assert close(decode_image(data, min_size=100), whole, 0)  # without reduce: exact

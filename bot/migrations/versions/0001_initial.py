@@ -22,6 +22,13 @@ def _missing(name: str) -> bool:
     return not sa.inspect(op.get_bind()).has_table(name)
 
 
+def _index(name: str, table: str, columns: list[str]) -> None:
+    """Create an index unless it exists: a start that died between a table and its
+    indexes (SQLite's DDL is not transactional either) completes them next time."""
+    if name not in {i["name"] for i in sa.inspect(op.get_bind()).get_indexes(table)}:
+        op.create_index(name, table, columns)
+
+
 def upgrade() -> None:
     if _missing("cursor"):
         op.create_table(
@@ -49,9 +56,9 @@ def upgrade() -> None:
             sa.Column("processed_at", sa.DateTime, nullable=False),
             **MYSQL_TABLE,
         )
-        op.create_index("ix_files_title", "files", ["title"])
-        op.create_index("ix_files_sha1", "files", ["sha1"])
-        op.create_index("ix_files_uploaded_at", "files", ["uploaded_at"])
+    _index("ix_files_title", "files", ["title"])
+    _index("ix_files_sha1", "files", ["sha1"])
+    _index("ix_files_uploaded_at", "files", ["uploaded_at"])
     if _missing("predictions"):
         op.create_table(
             "predictions",
@@ -82,8 +89,8 @@ def upgrade() -> None:
             sa.UniqueConstraint("title", "label", name="uq_suggestion_file_label"),
             **MYSQL_TABLE,
         )
-        op.create_index("ix_suggestions_logid", "suggestions", ["logid"])
-        op.create_index("ix_suggestions_state", "suggestions", ["state"])
+    _index("ix_suggestions_logid", "suggestions", ["logid"])
+    _index("ix_suggestions_state", "suggestions", ["state"])
     if _missing("category_cache"):
         op.create_table(
             "category_cache",

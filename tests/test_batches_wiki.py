@@ -1,0 +1,86 @@
+"""Batches that survive one bad member, against the real local MediaWiki: a truncated
+PNG that makes the wiki refuse its whole imageinfo batch, a file deleted before the
+pass, a thumbnail the wiki cannot render, and a store that refuses one file (issue 15,
+items 8, 9 and 12). `metadata_batch` is the production 50, so all share one request.
+"""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+
+import pytest
+from PIL import Image
+
+from bot.store import Store
+from tests import hostile_images
+from tests.conftest import bot_env, write_bot_config
+from tests.test_bot_wiki import _files, _summary
+from tests.wiki_fixtures import run_bot, variant, wait_next_second
+
+pytestmark = pytest.mark.integration
+
+
+def _truncated_png() -> bytes:
+    """A PNG cut inside its pixel data: MediaWiki stores it as 0x0."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 300), (200, 40, 40)).save(buffer, "PNG")
+    return buffer.getvalue()[:60]
+
+
+def test_one_bad_file_does_not_sink_its_batch(wiki, images, tmp_path):
+    since = wait_next_second()
+    client = wiki.client()
+    photo = images["Coffee cup.jpg"]
+    good = [f"Batch good {i}.jpg" for i in range(5)]
+    client.upload(good[0], variant(photo, 500))
+    client.upload("Batch truncated.png", _truncated_png())
+    client.upload(good[1], variant(photo, 501))
+    client.upload("Batch deleted.jpg", variant(photo, 502))
+    client.upload("Batch unrenderable.png", hostile_images.palette_trns())  # 49 MP
+    for i, name in enumerate(good[2:], start=3):
+        client.upload(name, variant(photo, 500 + i))
+    wiki.delete_file("File:Batch deleted.jpg")
+    write_bot_config(tmp_path / "config.toml", wiki.api_url)
+    env = bot_env(tmp_path / "pwb", {"localwiki": wiki.port})
+
+    summary = _summary(run_bot(["--once", "--dry-run", "--since", since], tmp_path, env))
+
+    files = _files(Store(f"sqlite:///{tmp_path}/var/bot.sqlite"))
+    assert {f"File:{n}": files[f"File:{n}"] for n in good} == {
+        f"File:{n}": ["classified"] for n in good
+    }
+    assert files["File:Batch truncated.png"] == ["api_error"]
+    assert files["File:Batch deleted.jpg"] == ["deleted"]
+    assert files["File:Batch unrenderable.png"] == ["thumbnail_error"]
+    with sqlite3.connect(tmp_path / "var" / "bot.sqlite") as db:
+        [(error,)] = db.execute(
+            "SELECT error FROM files WHERE title = 'File:Batch unrenderable.png'"
+        ).fetchall()
+    assert error.startswith("the wiki could not render a thumbnail: ")
+    assert summary["files_classified"] == len(good)
+
+
+def test_a_store_that_refuses_one_file_does_not_end_the_pass(wiki, images, tmp_path):
+    since = wait_next_second()
+    client = wiki.client()
+    client.upload("Refused by the store.jpg", variant(images["Coffee cup.jpg"], 520))
+    client.upload("Accepted after it.jpg", variant(images["Coffee cup.jpg"], 521))
+    write_bot_config(tmp_path / "config.toml", wiki.api_url)
+    env = bot_env(tmp_path / "pwb", {"localwiki": wiki.port})
+    (tmp_path / "var").mkdir()
+    Store(f"sqlite:///{tmp_path}/var/bot.sqlite")  # the schema, then a trigger on it
+    with sqlite3.connect(tmp_path / "var" / "bot.sqlite") as db:
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON files"
+            " WHEN NEW.title = 'File:Refused by the store.jpg'"
+            " BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END"
+        )
+
+    done = run_bot(["--once", "--dry-run", "--since", since], tmp_path, env)
+
+    summary = _summary(done)
+    assert summary["files_seen"] == 2 and summary["files_classified"] == 1
+    assert "recording the error of File:Refused by the store.jpg failed" in done.stderr
+    files = _files(Store(f"sqlite:///{tmp_path}/var/bot.sqlite"))
+    assert files == {"File:Accepted after it.jpg": ["classified"]}
