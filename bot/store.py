@@ -789,23 +789,29 @@ class Store:
 
     # -- suggestions and reports -------------------------------------------------------
 
+    @staticmethod
+    def _report_select() -> Select:
+        """A suggestion with its file's uploader and upload time: a ReportRow."""
+        s, f = suggestions_table, files_table
+        return select(
+            s.c.id,
+            s.c.title,
+            s.c.label,
+            s.c.score,
+            s.c.adds_topic,
+            s.c.state,
+            f.c.uploader,
+            f.c.uploaded_at,
+        ).join(f, f.c.logid == s.c.logid)
+
     def report_rows(
         self, states: Collection[str] = ("pending", "published", "accepted")
     ) -> list[ReportRow]:
-        """Suggestions to show in reports, oldest upload first, with their file's details."""
+        """Every suggestion in `states`, oldest upload first, with its file's details (all
+        of them: for tests and one-off inspection; pages read `worklist`)."""
         s, f = suggestions_table, files_table
         query = (
-            select(
-                s.c.id,
-                s.c.title,
-                s.c.label,
-                s.c.score,
-                s.c.adds_topic,
-                s.c.state,
-                f.c.uploader,
-                f.c.uploaded_at,
-            )
-            .join(f, f.c.logid == s.c.logid)
+            self._report_select()
             .where(s.c.state.in_(list(states)))
             .order_by(f.c.uploaded_at, f.c.logid, s.c.id)
         )
@@ -817,17 +823,7 @@ class Store:
         first: one topic page reads only the rows it can show."""
         s, f = suggestions_table, files_table
         query = (
-            select(
-                s.c.id,
-                s.c.title,
-                s.c.label,
-                s.c.score,
-                s.c.adds_topic,
-                s.c.state,
-                f.c.uploader,
-                f.c.uploaded_at,
-            )
-            .join(f, f.c.logid == s.c.logid)
+            self._report_select()
             .where(s.c.label == label, s.c.state.in_(REVIEWABLE_STATES), f.c.deleted_at.is_(None))
             # log ids grow with upload time: the (label, logid) index walks newest first
             .order_by(s.c.logid.desc(), s.c.id)

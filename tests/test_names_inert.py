@@ -16,7 +16,7 @@ from PIL import Image
 from bot.flag_score import MAY
 from bot.flag_signals import Signal, near_duplicate
 from bot.flags_report import render_flags_page
-from bot.report import render_page
+from bot.report import PageStyle, render_topic_page
 from bot.store import FLAG_ACTIVE, FlagRow, ReportRow
 from bot.wikitext import for_log
 from classifier.artifact import DEFAULT_MODEL_DIR
@@ -44,15 +44,20 @@ def test_titles_and_names_are_inert_on_the_pages(wiki):
     flags_html = _html(wiki, render_flags_page([row], "User:Bot/Topics/Flags/Reviewed", 5))
     taxonomy = load_taxonomy()
     label = taxonomy.labels[0]
-    report = render_page(
-        "2024-05-01",
+    worklist = render_topic_page(
+        label,
         [ReportRow(1, TITLE, label, 0.9, True, "pending", USER, "2024-05-01T12:00:00Z")],
+        1,
         taxonomy,
+        PageStyle(prefix="User:Bot/Topics", max_bytes=100_000, max_files=10),
     )
-    for html in (flags_html, _html(wiki, report)):
+    worklist_html = _html(wiki, worklist.text)
+    for html in (flags_html, worklist_html):
         assert "<i>" not in html and "<b><i>" not in html, html  # quotes stay quotes
-        assert "<bdi>File:Five'''''tiny.png</bdi>" in html
         assert "<bdi>Mallory\u202eevil</bdi>" in html
+    # the flags page names the file; a gallery shows the file itself, its title only as
+    # the image's link target
+    assert "<bdi>File:Five'''''tiny.png</bdi>" in flags_html
 
 
 def test_direction_controls_are_escaped_in_logs():
