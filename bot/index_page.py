@@ -2,7 +2,7 @@
 
 Each line links a topic's worklist with three numbers: suggestions new this week,
 suggestions awaiting review, and the reviewed precision (the share of reviewed
-suggestions of that label that reviewers accepted). The precision comes from the
+suggestions of that label that reviewers accepted, with its 95 % interval). It comes from the
 review tool's store methods, passed in as `review_counts` ({label: (accepted,
 rejected)}); until reviews exist it reads "–". Files for which the model suggested
 nothing are counted here, so no upload silently disappears.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bot.precision import wilson_interval
 from bot.report import NEEDS_CATEGORIES, ReportPage, topic_page_title
 from bot.store import LabelCounts
 from classifier.taxonomy import Taxonomy
@@ -20,11 +21,14 @@ NO_VALUE = "–"
 
 
 def precision_cell(counts: tuple[int, int] | None) -> str:
+    """ "90% (9 of 10; 60-98%)": the share, its counts and its 95 % Wilson interval, so a
+    WikiProject can tell a measured precision from a lucky start."""
     if not counts or sum(counts) == 0:
         return NO_VALUE
     accepted, rejected = counts
     reviewed = accepted + rejected
-    return f"{accepted / reviewed:.0%} ({accepted} of {reviewed})"
+    low, high = wilson_interval(accepted, reviewed)
+    return f"{accepted / reviewed:.0%} ({accepted} of {reviewed}; {low:.0%}-{high:.0%})"
 
 
 def render_index(

@@ -109,7 +109,8 @@ def test_index_lists_every_topic_with_counts_and_precision_placeholder():
         and "7 classified upload(s) got no topic" in page.text
     )
     reviewed = render_index("P", TAX, counts, 0, {"Space": (9, 1)}, None, "https://t")
-    assert "|| 90% (9 of 10)" in reviewed.text and "[https://t the review tool]" in reviewed.text
+    assert "|| 90% (9 of 10; 60%-98%)" in reviewed.text  # with its 95 % Wilson interval
+    assert "[https://t the review tool]" in reviewed.text
 
 
 def test_edit_summary_and_owned_pages():
