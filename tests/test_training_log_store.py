@@ -7,11 +7,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 from sqlalchemy import update
 
-from bot.store import Cursor, FileRecord, TrainingLogRecord, training_log_table
+from bot.store import Cursor, FileRecord, Store, TrainingLogRecord, training_log_table
 from classifier.head_inputs import HeadInputs, decode, encode
-from tests.test_bot_store import PRED, store, store_url  # noqa: F401 - fixtures
+from tests import test_bot_store
+from tests.test_bot_store import PRED
+
+store_url = test_bot_store.store_url  # the same databases: a SQLite file, a MariaDB server
+
+
+@pytest.fixture
+def store(store_url) -> Store:
+    return Store(store_url)
 
 
 def _inputs(seed: int) -> HeadInputs:
