@@ -108,6 +108,9 @@ def test_true_labels_are_promoted_and_installed(trained, tmp_path, capsys):
     report = json.loads((trained["true"] / promote.REPORT).read_text())
     assert code == 0 and report["promoted"], capsys.readouterr().out
     assert report["candidate"]["micro_f1"] > report["installed"]["micro_f1"]
+    judged = report["judged_on"]
+    assert set(judged["candidate"]["labels"]) == {*FLAG_TOPICS, *PHOTO_TOPICS}
+    assert judged["candidate"]["micro_f1"] > judged["installed"]["micro_f1"]
     assert TopicModel.load(target).version == TopicModel.load(trained["true"]).version
 
 
@@ -123,4 +126,6 @@ def test_judged_against_the_installed_model_on_peoples_labels(trained, tmp_path,
     assert code in (0, 1), capsys.readouterr().err
     assert report["installed"]["how"].startswith("recorded by the build")
     assert report["candidate"]["how"] == "run on the images"
+    # judged on the labels the log refitted, never on 3.0.0's own dev-fitted weights
+    assert set(report["judged_on"]["candidate"]["labels"]) <= {*FLAG_TOPICS, *PHOTO_TOPICS}
     assert report["promoted"] == (code == 0) == (not report["reasons"])

@@ -7,9 +7,12 @@ Both models are scored on the people-labelled Commons images (training.evaluate_
 logic): a model whose build learned from those images reports its recorded
 cross-validated figures (as the default 3.0.0 does), any other, like a head retrained
 from the bot's log that never saw them, is run on them. At the installed model's default
-operating point the candidate must have micro and macro F1 at least the installed
-model's, and no label's precision may fall by more than `--margin` (a precision the
-installed model showed on fewer than 5 suggestions is too uncertain to hold it back).
+operating point, over the labels the candidate refitted (with at least 5 positives in
+the dev set: the others keep the installed head, which for 3.0.0 learned from the dev
+images, so their figures there would be in-sample), the candidate must have micro and
+macro F1 at least the installed model's, and no label's precision may fall by more than
+`--margin` (a precision the installed model showed on fewer than 5 suggestions is too
+uncertain to hold it back).
 Then the candidate is copied to `--install-to` (the bot's `[model] path`; the model
 there before is kept as `<DIR>.previous`); otherwise it stays where it is. Either way
 its report is written to CANDIDATE_DIR/promotion.json and printed. Exit status: 0
@@ -47,18 +50,37 @@ def evaluate(model: TopicModel, dev: commons_dev.CommonsDev, point: str) -> dict
             "micro_f1": r["micro_f1"], "macro_f1": r["macro_f1"], "per_label": r["per_label"]}
 
 
-def judge(candidate: dict, installed: dict, margin: float) -> list[str]:
-    """The reasons to refuse the candidate (empty: promote it)."""
-    reasons = [
-        f"{key} {candidate[key]:.4f} < installed {installed[key]:.4f}"
-        for key in ("micro_f1", "macro_f1") if candidate[key] < installed[key]
-    ]
-    for label, old in installed["per_label"].items():
-        new = candidate["per_label"].get(label, {}).get("precision")
-        if old.get("precision") is not None and new is not None \
-                and old["predicted"] >= MIN_PREDICTED and new < old["precision"] - margin:
-            reasons.append(f"{label}: precision {new:.2f} < installed {old['precision']:.2f} "
-                           f"- {margin:g}")
+def refitted(model: TopicModel) -> tuple[str, ...]:
+    """The labels whose head a retraining refitted; every label for any other model."""
+    return tuple(model.card.metrics.get("training_log", {}).get("labels_refitted",
+                                                                 model.labels))
+
+
+def compared(result: dict, labels: list[str]) -> dict:
+    """Micro and macro F1 over `labels` alone, from the per-label figures."""
+    per = [result["per_label"][x] for x in labels]
+    tp = sum((m["recall"] or 0.0) * m["support"] for m in per)
+    fp = sum(m["predicted"] for m in per) - tp
+    fn = sum(m["support"] for m in per) - tp
+    micro = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    return {"labels": labels, "micro_f1": round(micro, 4),
+            "macro_f1": round(sum(m["f1"] for m in per) / len(per), 4)}
+
+
+def judge(candidate: dict, installed: dict, labels: list[str], margin: float) -> list[str]:
+    """The reasons to refuse the candidate (empty: promote it), judged on `labels`."""
+    if not labels:
+        return [f"no refitted label has {commons_dev.MIN_SUPPORT} positives in the dev set"]
+    new, old = compared(candidate, labels), compared(installed, labels)
+    reasons = [f"{key} {new[key]:.4f} < installed {old[key]:.4f}"
+               for key in ("micro_f1", "macro_f1") if new[key] < old[key]]
+    for label in labels:
+        was, now = installed["per_label"][label], candidate["per_label"][label]
+        if None in (was["precision"], now["precision"]) or was["predicted"] < MIN_PREDICTED:
+            continue
+        if now["precision"] < was["precision"] - margin:
+            reasons.append(f"{label}: precision {now['precision']:.2f} < installed "
+                           f"{was['precision']:.2f} - {margin:g}")
     return reasons
 
 
@@ -102,13 +124,18 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    reasons = judge(scores["candidate"], scores["installed"], args.margin)
+    labels = [x for x in refitted(candidate)
+              if scores["installed"]["per_label"][x]["support"] >= commons_dev.MIN_SUPPORT]
+    reasons = judge(scores["candidate"], scores["installed"], labels, args.margin)
     if not reasons:
         install(args.candidate, args.install_to)
     report = {"promoted": not reasons, "reasons": reasons, "operating_point": point,
               "margin": args.margin, "dev": str(args.dev), "installed_to":
               str(args.install_to) if not reasons else None,
-              "at": datetime.now(UTC).isoformat(timespec="seconds"), **scores}
+              "at": datetime.now(UTC).isoformat(timespec="seconds"),
+              "judged_on": {"candidate": compared(scores["candidate"], labels) if labels else None,
+                            "installed": compared(scores["installed"], labels) if labels else None},
+              **scores}
     text = json.dumps(report, indent=2)
     (args.candidate / REPORT).write_text(text + "\n", encoding="utf-8")
     print(f"{'promoted' if not reasons else 'refused'}: candidate {candidate.version} "
