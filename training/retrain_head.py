@@ -36,7 +36,7 @@ from classifier.artifact import CARD_FILE, DEFAULT_MODEL_DIR, file_sha256
 from classifier.head import COMBINE_RULES, head_input
 from classifier.head_inputs import decode
 from classifier.model import TopicModel
-from training.commons_head import POINTS, Rows, choose, fit_linear
+from training.commons_head import POINTS, Rows, choose, fit_linear, learned_scores
 
 CAP = 2000  # kept positives per label, at most (the frequent labels' cap)
 HOLDOUT = 0.2  # share of rows that choose the rules and thresholds
@@ -107,7 +107,7 @@ def fit(rows: Rows, model: TopicModel, c: float, seed: int):
         one[j] = True
         w, b = fit_linear(train, c, one)
         weights[:, j], bias[j] = w[:, j], b[j]
-    learned = 1.0 / (1.0 + np.exp(-np.clip(held.x @ weights + bias, -60.0, 60.0)))
+    learned = learned_scores(held.x, weights, bias)
     choice = choose(held.y, held.graph, learned, fitted, model.taxonomy,
                     fallback=model.operating_points)
     installed_rule = model.card.head["combine"]
