@@ -259,6 +259,18 @@ class ReviewConfig:
 
 
 @dataclass(frozen=True)
+class TrainingLogConfig:
+    """The training log (issue 18): per classified image, the learned head's inputs
+    (about 1.3 KB) and the topics its categories implied, for `training.retrain_head`.
+    Each pass drops rows older than `retention_days` (0: no age limit), then the oldest
+    beyond `max_rows`."""
+
+    enabled: bool = True
+    max_rows: int = field(default=1_000_000, metadata=_check(_positive))
+    retention_days: float = field(default=60.0, metadata=_check(_non_negative))
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration. `dry_run` defaults to true: reading is always safe."""
 
@@ -272,6 +284,7 @@ class Config:
     report: ReportConfig = ReportConfig()
     flags: FlagsConfig = FlagsConfig()
     review: ReviewConfig = ReviewConfig()
+    training_log: TrainingLogConfig = TrainingLogConfig()
 
     def store_url(
         self, base: Path | None = None, environ: Mapping[str, str] = os.environ

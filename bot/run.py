@@ -158,6 +158,7 @@ class Bot:
             metadata_batch=config.source.metadata_batch,
             max_attempts=config.source.max_attempts,
             flags=config.flags if config.flags.enabled else None,
+            training_log=config.training_log if config.training_log.enabled else None,
         )
         review = config.review
         self.recheck = (

@@ -51,6 +51,7 @@ from sqlalchemy import (
     Double,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Select,
     String,
@@ -298,6 +299,21 @@ image_features_table = Table(
 )
 
 
+training_log_table = Table(
+    "training_log",  # per image, what a retraining of the head needs (issue 18)
+    metadata,
+    Column("sha1", String(40), primary_key=True),
+    Column("model_version", String(64), nullable=False),
+    Column("inputs", LargeBinary, nullable=False),  # classifier.head_inputs.encode
+    Column("layout", Text, nullable=False),
+    Column("claimed_topics", Text),  # JSON list; None: the category walk was incomplete
+    Column("walk_complete", Boolean, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_training_log_created_at", "created_at"),
+    **MYSQL_TABLE,
+)
+
+
 @dataclass(frozen=True)
 class Cursor:
     """Position in the upload log: everything at or before it is recorded."""
@@ -323,6 +339,18 @@ class FileRecord:
     claimed_topics: tuple[str, ...] | None = None
     milliseconds: int | None = None
     visible_categories: int | None = None
+
+
+@dataclass(frozen=True)
+class TrainingLogRecord:
+    """One image's row of the training log: the head's inputs (encoded), the model that
+    computed them, and the topics its categories implied (None: walk incomplete)."""
+
+    sha1: str
+    model_version: str
+    inputs: bytes
+    layout: str
+    claimed_topics: tuple[str, ...] | None
 
 
 @dataclass(frozen=True)
@@ -609,9 +637,11 @@ class Store:
         suggestions: Iterable[SuggestionRecord] = (),
         features: ImageFeatures | None = None,
         flag: FlagRecord | None = None,
+        training: TrainingLogRecord | None = None,
     ) -> bool:
-        """Record one upload, its prediction, suggestions, pixel features and flag, and
-        move the cursor, all in one transaction. Returns False (and changes nothing) if it
+        """Record one upload, its prediction, suggestions, pixel features, flag and
+        training-log row (one per SHA-1: the first kept), and move the cursor, all in
+        one transaction. Returns False (and changes nothing) if it
         was already recorded with a final outcome; a transient outcome is replaced (a
         retry). One listing per file: an overwrite's flag replaces the earlier one.
 
@@ -626,6 +656,8 @@ class Store:
                 self._insert_features(conn, file.sha1, features)
             if recorded and flag is not None:
                 self._insert_flag(conn, file, flag)
+            if recorded and training is not None:
+                self._insert_training_row(conn, training)
             return recorded
 
         return self._write(work)
@@ -734,6 +766,64 @@ class Store:
                     sha1=sha1, dhash=features.dhash, spread=features.spread, created_at=_now()
                 )
             )
+
+    def _insert_training_row(self, conn: Connection, row: TrainingLogRecord) -> None:
+        t = training_log_table
+        if conn.execute(select(t.c.sha1).where(t.c.sha1 == row.sha1)).first() is None:
+            conn.execute(
+                t.insert().values(
+                    sha1=row.sha1,
+                    model_version=row.model_version,
+                    inputs=row.inputs,
+                    layout=row.layout,
+                    claimed_topics=None
+                    if row.claimed_topics is None
+                    else json.dumps(list(row.claimed_topics)),
+                    walk_complete=row.claimed_topics is not None,
+                    created_at=_now(),
+                )
+            )
+
+    def prune_training_log(self, max_rows: int, retention_days: float) -> int:
+        """Drop training-log rows older than `retention_days` (0: no age limit), then the
+        oldest beyond `max_rows`; returns how many went."""
+        t = training_log_table
+
+        def work(conn: Connection) -> int:
+            gone = 0
+            if retention_days > 0:
+                cutoff = _now() - timedelta(days=retention_days)
+                gone += conn.execute(t.delete().where(t.c.created_at < cutoff)).rowcount
+            excess = conn.execute(select(func.count()).select_from(t)).scalar_one() - max_rows
+            if excess > 0:
+                oldest = conn.execute(
+                    select(t.c.sha1).order_by(t.c.created_at, t.c.sha1).limit(excess)
+                ).scalars().all()
+                for start in range(0, len(oldest), 1000):
+                    chunk = oldest[start : start + 1000]
+                    gone += conn.execute(t.delete().where(t.c.sha1.in_(chunk))).rowcount
+            return gone
+
+        return self._write(work)
+
+    def training_log(self, since: datetime | None = None, batch: int = 5000) -> Iterable[Row]:
+        """Training-log rows whose category walk completed (created at or after `since`),
+        in SHA-1 order, read `batch` at a time so a million rows never sit in one result."""
+        t = training_log_table
+        query = select(t.c.sha1, t.c.model_version, t.c.inputs, t.c.layout, t.c.claimed_topics)
+        query = query.where(t.c.walk_complete.is_(True))
+        if since is not None:
+            query = query.where(t.c.created_at >= since)
+        after = ""
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    query.where(t.c.sha1 > after).order_by(t.c.sha1).limit(batch)
+                ).all()
+            yield from rows
+            if len(rows) < batch:
+                return
+            after = rows[-1].sha1
 
     def _insert_flag(self, conn: Connection, file: FileRecord, flag: FlagRecord) -> None:
         """One listing per file title. A rerun of the same upload event changes nothing;

@@ -29,12 +29,16 @@ def classify_thumbnail(
     operating_point: str,
     max_decoded_bytes: int,
     with_features: bool = True,
+    with_inputs: bool = False,
 ) -> ThumbnailResult:
-    """Decode `data` once; classify it and, with `with_features`, compute its features."""
+    """Decode `data` once; classify it and, with `with_features`, compute its features;
+    with `with_inputs`, the prediction carries the head's inputs (for the training log)."""
     image = decode_image(
         data, min_size=max(model.input_sizes), max_decoded_bytes=max_decoded_bytes, reduce=True
     )
-    prediction = model.predict_images([image], operating_point=operating_point)[0]
+    prediction = model.predict_images(
+        [image], operating_point=operating_point, return_inputs=with_inputs
+    )[0]
     if isinstance(prediction, ImageError):  # not for a decoded image; kept for the type
         raise prediction
     return ThumbnailResult(prediction, image_features(image) if with_features else None)

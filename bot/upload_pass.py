@@ -35,7 +35,7 @@ import pywikibot
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.category_recheck import implied_topics
-from bot.config import FlagsConfig
+from bot.config import FlagsConfig, TrainingLogConfig
 from bot.flag_score import Evidence, assess
 from bot.flag_signals import Account
 from bot.image_features import ImageFeatures
@@ -51,6 +51,7 @@ from bot.store import (
     PredictionRecord,
     Store,
     SuggestionRecord,
+    TrainingLogRecord,
 )
 from bot.thumbnail_pixels import classify_thumbnail
 from bot.thumbnails import ThumbnailError, ThumbnailFetcher
@@ -58,6 +59,7 @@ from bot.uploader_info import fetch_accounts
 from bot.wiki_query import API_ERRORS
 from bot.wikitext import for_log
 from classifier.category_heuristic import TopicHeuristic
+from classifier.head_inputs import encode
 from classifier.images import ImageError
 from classifier.model import TopicModel
 
@@ -83,6 +85,7 @@ class PassContext:
     metadata_batch: int = 50
     max_attempts: int = 3  # for files whose outcome was transient (API or HTTP errors)
     flags: FlagsConfig | None = None  # None: no flags are decided
+    training_log: TrainingLogConfig | None = None  # None: no training log is kept
     stop: threading.Event = field(default_factory=threading.Event)
 
 
@@ -189,6 +192,12 @@ def run_pass(
     except API_ERRORS as err:  # the upload log itself could not be read: end this pass
         log.error("reading the upload log failed: %s", err)
         summary.errors["upload_log_unreadable"] += 1
+    if ctx.training_log is not None:
+        pruned = ctx.store.prune_training_log(
+            ctx.training_log.max_rows, ctx.training_log.retention_days
+        )
+        if pruned:
+            log.info("training log: %d old rows dropped", pruned)
     summary.stopped = ctx.stop.is_set()
     summary.cursor = ctx.store.cursor()
     summary.seconds = time.monotonic() - started
@@ -277,6 +286,7 @@ def process_upload(
         claimed: tuple[str, ...] | None = None,
         features: ImageFeatures | None = None,
         flag: FlagRecord | None = None,
+        training: TrainingLogRecord | None = None,
     ) -> FileOutcome:
         ms = int((time.monotonic() - started) * 1000)
         info = meta if isinstance(meta, FileInfo) else None
@@ -293,7 +303,7 @@ def process_upload(
             milliseconds=ms,
         )
         recorded = ctx.store.record_upload(
-            record, upload.cursor, prediction, suggestions, features, flag
+            record, upload.cursor, prediction, suggestions, features, flag, training
         )
         return FileOutcome(
             upload.title,
@@ -318,6 +328,7 @@ def process_upload(
     if starts >= POISON_AFTER_STARTS:
         return finish(POISON, f"the bot died {starts} times downloading or decoding this file")
     prediction = ctx.store.prediction(meta.sha1, ctx.model.version)
+    inputs = None
     features = ctx.store.image_features(meta.sha1) if ctx.flags else None
     if prediction is None or prediction.operating_point != ctx.operating_point:
         budget = ctx.fetcher.config.file_budget_seconds
@@ -332,6 +343,7 @@ def process_upload(
                 ctx.operating_point,
                 ctx.fetcher.config.max_decoded_bytes,
                 with_features=features is None and ctx.flags is not None,
+                with_inputs=ctx.training_log is not None,
             )
         except ImageError as err:
             return finish(f"image_{err.kind}", str(err))
@@ -346,6 +358,7 @@ def process_upload(
             probabilities=result.prediction.probabilities,
         )
         features = features or result.features
+        inputs = result.prediction.head_inputs
 
     claimed = claimed_topics(meta, ctx)
     suggestions = tuple(
@@ -357,7 +370,12 @@ def process_upload(
         for label in prediction.predictions
     )
     flag = decide_flag(meta, account, prediction, claimed, features, ctx)
-    return finish(CLASSIFIED, None, prediction, suggestions, claimed, features, flag)
+    training = (
+        None
+        if inputs is None
+        else TrainingLogRecord(meta.sha1, prediction.model_version, *encode(inputs), claimed)
+    )
+    return finish(CLASSIFIED, None, prediction, suggestions, claimed, features, flag, training)
 
 
 def decide_flag(

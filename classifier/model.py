@@ -27,6 +27,7 @@ from classifier.artifact import (
 )
 from classifier.detectors import FACE_SIGNALS, FaceDetector, FaceDetectorSpec, letterbox
 from classifier.head import LinearHead
+from classifier.head_inputs import HeadInputs
 from classifier.hierarchy import max_constraint, predicted_labels
 from classifier.images import DEFAULT_MAX_PIXELS, ImageError, decode_image, resize_center_crop
 from classifier.taxonomy import Taxonomy
@@ -41,6 +42,9 @@ class Prediction:
     predictions: tuple[str, ...]
     probabilities: dict[str, float]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # what the head read, when asked for (`predict_images(return_inputs=True)`): the
+    # training log keeps it so a new head can be fitted without decoding anything again
+    head_inputs: HeadInputs | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self, all_probabilities: bool = True) -> dict:
         probabilities = (
@@ -193,15 +197,23 @@ class TopicModel:
         """(N, size, size, 3) uint8 -> (N, n_labels) scores in [0, 1], hierarchy enforced.
 
         A model with a face detector also needs the letterboxed copies (`prepare`)."""
+        return self._scores_and_inputs(pixels, letterboxed)[0]
+
+    def _scores_and_inputs(
+        self, pixels: np.ndarray, letterboxed: np.ndarray | None
+    ) -> tuple[np.ndarray, list[HeadInputs] | None]:
+        """`predict_arrays`' scores, and per image the head's inputs (None: no head)."""
         if len(pixels) == 0:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
+            return np.zeros((0, len(self.labels)), dtype=np.float32), None
         scores, features = self.graph_outputs(pixels)
+        inputs = None
         if self.head is not None:
             if self.face_detector is not None and letterboxed is None:
                 raise ValueError("this model also reads the letterboxed image (see prepare)")
             face = self.face_signals(letterboxed if letterboxed is not None else pixels[:0])
+            inputs = [HeadInputs(*row) for row in zip(scores, features, face, strict=True)]
             scores = self.head.scores(scores, features, face)
-        return max_constraint(np.clip(scores, 0.0, 1.0), self.taxonomy)
+        return max_constraint(np.clip(scores, 0.0, 1.0), self.taxonomy), inputs
 
     def prepare(self, image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
         """One decoded image -> (graph input, detector input or None): one preprocessing
@@ -242,10 +254,13 @@ class TopicModel:
         operating_point: str | None = None,
         threshold: float | None = None,
         decode_ms: Sequence[float] | None = None,
+        return_inputs: bool = False,
     ) -> list[Prediction | ImageError]:
         """Decoded RGB images (from `decode_image`) -> one Prediction each, in input order;
         an ImageError in the input is passed through, so a caller that decodes once for
-        other uses too can hand its results over as they are."""
+        other uses too can hand its results over as they are. With `return_inputs`, each
+        Prediction also carries the head's inputs (`head_inputs`; None without a head),
+        computed by the same inference."""
         thresholds = self.thresholds(operating_point, threshold)
         results: list[Prediction | ImageError | None] = [None] * len(images)
         arrays, boxed, positions, prepare_ms = [], [], [], []
@@ -262,16 +277,17 @@ class TopicModel:
             prepare_ms.append((time.perf_counter() - start) * 1000 + extra)
         if arrays:
             start = time.perf_counter()
-            scores = self.predict_arrays(
+            scores, inputs = self._scores_and_inputs(
                 np.stack(arrays), np.stack(boxed) if self.face_detector else None
             )
             infer_ms = (time.perf_counter() - start) * 1000 / len(arrays)
-            for i, row, ms in zip(positions, scores, prepare_ms, strict=True):
+            for n, (i, row, ms) in enumerate(zip(positions, scores, prepare_ms, strict=True)):
                 results[i] = Prediction(
                     model_name=self.name,
                     model_version=self.version,
                     predictions=predicted_labels(row, self.taxonomy, thresholds),
                     probabilities=dict(zip(self.labels, map(float, row), strict=True)),
                     timings_ms={"preprocess": round(ms, 2), "inference": round(infer_ms, 2)},
+                    head_inputs=inputs[n] if return_inputs and inputs else None,
                 )
         return results  # type: ignore[return-value]

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from bot.publisher import owned
 from bot.report import score_in_words, shown_files
-from bot.store import Store, files_table, suggestions_table
+from bot.store import Store, files_table, suggestions_table, training_log_table
 from tests.conftest import UPLOAD_CATEGORIES, bot_env, write_bot_config
 from tests.fault_proxy import Fault, FaultProxy
 from tests.wiki_fixtures import (
@@ -109,6 +109,18 @@ def test_pass_records_publishes_and_reruns_change_nothing(wiki, uploaded, images
     # the cat's own categories already imply Animals: not marked new
     cat = [r for r in rows if r.title == "File:Chelsea the cat.jpg" and r.label == "Animals"]
     assert all(r.adds_topic is False for r in cat)
+
+    # the training log: one row per classified image, with its categories' topics
+    with store.engine.connect() as conn:
+        sha1 = dict(conn.execute(select(files_table.c.title, files_table.c.sha1)).all())
+        logged = {
+            r.sha1: r
+            for r in conn.execute(select(training_log_table)).all()
+        }
+    assert {sha1[t] for t in expected} <= set(logged)
+    cat_row = logged[sha1["File:Chelsea the cat.jpg"]]
+    assert cat_row.walk_complete and "Animals" in json.loads(cat_row.claimed_topics)
+    assert cat_row.model_version == "3.0.0" and 1300 <= len(cat_row.inputs) <= 1320
 
     # a second pass with nothing new changes nothing: no rows, no edit
     counts = store.counts()

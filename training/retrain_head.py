@@ -1,0 +1,195 @@
+"""Fit a new learned head on the bot's training log: real Commons uploads, labelled by
+their own categories.
+
+    python -m training.retrain_head --from-store config.toml [--since 2026-11-01] --out DIR
+
+The log (bot.store's `training_log`, written by every pass) holds per image what the
+installed head read (graph scores, pooled features, face signals) and the topics its
+categories imply. Labels' noise is handled as the research did: only images whose
+category walk completed, none without a topic, and frequent labels capped (an image is
+kept while one of its labels has fewer than `--cap` kept positives). Then, with the
+v3 build's own code (training.commons_head): one logistic regression per label on 80 %
+of the rows, and on the other 20 % the per-label choice between the graph's score, the
+learned one and their maximum, and the thresholds of each operating point (ORES'
+grammar). The model directory written is the installed one with the new head: the same
+int8 graph and detector (copied, so the int8 agreement recorded for the graph still
+holds), a new head.npz, and model.json with the new rules, thresholds and sha256s. CPU
+only; whether it replaces the installed model is `python -m training.promote`'s call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from bot.config import ConfigError, load_config, resolve_path
+from bot.store import Store
+from classifier.artifact import CARD_FILE, DEFAULT_MODEL_DIR, file_sha256
+from classifier.head import COMBINE_RULES, head_input
+from classifier.head_inputs import decode
+from classifier.model import TopicModel
+from training.commons_head import POINTS, Rows, choose, fit_linear, learned_scores
+
+CAP = 2000  # kept positives per label, at most (the frequent labels' cap)
+HOLDOUT = 0.2  # share of rows that choose the rules and thresholds
+C = 0.05  # the logistic regressions' inverse regularisation
+MIN_POSITIVES = 20  # a label with fewer positives in the fitting rows keeps the installed head's
+
+
+def capped(topic_sets: list[tuple[str, ...]], cap: int, seed: int) -> np.ndarray:
+    """Indices of the rows kept: in a seeded random order, a row is kept while one of its
+    labels has fewer than `cap` kept positives; rows without a topic never are."""
+    kept, counts = [], {}
+    for i in np.random.default_rng(seed).permutation(len(topic_sets)):
+        topics = topic_sets[i]
+        if topics and any(counts.get(t, 0) < cap for t in topics):
+            kept.append(i)
+            for t in topics:
+                counts[t] = counts.get(t, 0) + 1
+    return np.sort(np.array(kept, dtype=int))
+
+
+def read_log(store: Store, model: TopicModel, since: datetime | None, cap: int,
+             seed: int) -> tuple[Rows, dict]:
+    """The log's usable rows as head inputs (in the installed head's layout) and targets."""
+    labels = model.labels
+    raw, topic_sets, skipped = [], [], {"other_layout": 0, "no_topic": 0}
+    for row in tqdm(store.training_log(since), desc="reading the training log", unit="row"):
+        topics = tuple(t for t in json.loads(row.claimed_topics) if t in labels)
+        raw.append((row.inputs, row.layout))
+        topic_sets.append(topics)
+        skipped["no_topic"] += not topics
+    feature_size = dict(model.head.inputs)["features"]
+    decoded, used = [], []
+    for i in capped(topic_sets, cap, seed):
+        x = decode(*raw[i])
+        if len(x.graph_scores) != len(labels) or len(x.features) != feature_size:
+            skipped["other_layout"] += 1  # written by a model with another backbone
+            continue
+        decoded.append(x)
+        used.append(i)
+    if not decoded:
+        raise ValueError("the training log has no usable rows (complete walks with a topic)")
+    graph = np.stack([x.graph_scores for x in decoded])
+    features = np.stack([x.features for x in decoded])
+    face = np.stack([x.face for x in decoded])
+    matrix = np.concatenate(
+        [head_input(kind, graph, features, face) for kind, _ in model.head.inputs], axis=1
+    ).astype(np.float32)
+    y = np.zeros((len(used), len(labels)), np.float32)
+    for n, i in enumerate(used):
+        y[n, [labels.index(t) for t in topic_sets[i]]] = 1.0
+    rows = Rows(matrix, graph, y, np.ones(y.shape, bool), np.ones(len(y), np.float32))
+    stats = {"rows_in_log": len(raw), "rows_used": len(y), "skipped": skipped,
+             "positives": {label: int(y[:, j].sum()) for j, label in enumerate(labels)}}
+    return rows, stats
+
+
+def fit(rows: Rows, model: TopicModel, c: float, seed: int):
+    """(weights, bias, Choice, fitted labels): per label a regression on the fitting rows
+    (a progress bar over labels), then rules and thresholds on the held-out rows. Labels
+    with too few positives keep the installed head's weights, rule and thresholds."""
+    order = np.random.default_rng(seed).permutation(len(rows.y))
+    cut = int(len(order) * (1 - HOLDOUT))
+    train, held = rows.take(order[:cut]), rows.take(order[cut:])
+    fitted = (train.y.sum(axis=0) >= MIN_POSITIVES) & (held.y.sum(axis=0) > 0)
+    weights, bias = model.head.weights.copy(), model.head.bias.copy()
+    for j in tqdm(np.flatnonzero(fitted), desc="fitting the head", unit="label"):
+        one = np.zeros_like(fitted)
+        one[j] = True
+        w, b = fit_linear(train, c, one)
+        weights[:, j], bias[j] = w[:, j], b[j]
+    learned = learned_scores(held.x, weights, bias)
+    choice = choose(held.y, held.graph, learned, fitted, model.taxonomy,
+                    fallback=model.operating_points)
+    installed_rule = model.card.head["combine"]
+    for j, label in enumerate(model.labels):
+        if not fitted[j]:
+            choice.rule[j] = COMBINE_RULES.index(installed_rule[label])
+    return weights, bias, choice, fitted
+
+
+def write_model(model: TopicModel, out: Path, weights: np.ndarray, bias: np.ndarray,
+                choice, fitted: np.ndarray, stats: dict) -> Path:
+    """The installed model directory with the new head; returns `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    card = json.loads((model.model_dir / CARD_FILE).read_text(encoding="utf-8"))
+    for name in card["files"]:
+        if name != model.card.head["file"]:
+            shutil.copy2(model.model_dir / name, out / name)
+    for extra in model.model_dir.glob("LICENSE*"):
+        shutil.copy2(extra, out / extra.name)
+    head_file = out / model.card.head["file"]
+    np.savez(head_file, weights=weights.astype(np.float32), bias=bias.astype(np.float32))
+    card["files"][head_file.name] = {"sha256": file_sha256(head_file),
+                                     "bytes": head_file.stat().st_size}
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M")
+    card["version"] = f"{model.version}+log.{stamp}"
+    card["head"]["combine"] = {label: COMBINE_RULES[r]
+                               for label, r in zip(model.labels, choice.rule, strict=True)}
+    retrained = [label for label, f in zip(model.labels, fitted, strict=True) if f]
+    for point, thresholds in choice.thresholds.items():
+        card["operating_points"][point]["thresholds"] = thresholds
+        card["operating_points"][point]["method"] = (
+            f"{POINTS[point][0]} on held-out training-log rows for {len(retrained)} labels "
+            f"refitted from the log; the others as in {model.version}")
+    # figures measured on the installed head no longer describe this one; the graph's do
+    card["metrics"] = {k: v for k, v in card["metrics"].items() if k == "int8_vs_float_graph"}
+    card["metrics"]["training_log"] = stats | {"labels_refitted": retrained}
+    card["provenance"]["retrained_from"] = {
+        "model": f"{model.name} {model.version}",
+        "data": "the bot's training log: Commons uploads labelled by their own categories",
+        "command": "python -m training.retrain_head", "at": stamp,
+    }
+    (out / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n",
+                                 encoding="utf-8")
+    TopicModel.load(out)  # refuses a directory that is not a usable model
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.retrain_head",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--from-store", metavar="CONFIG", type=Path, required=True,
+                        help="the bot's config.toml: its [store] holds the training log")
+    parser.add_argument("--since", type=datetime.fromisoformat, default=None,
+                        help="only rows logged at or after this date (ISO, UTC)")
+    parser.add_argument("--out", type=Path, required=True, help="the model directory to write")
+    parser.add_argument("--base", type=Path, default=None,
+                        help="the model whose graph and detector are kept (default: the "
+                        "config's [model] path, else the classifier's default model)")
+    parser.add_argument("--cap", type=int, default=CAP,
+                        help="kept positives per label at most (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="for the cap and the split")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    try:
+        config = load_config(args.from_store)
+        base = args.base or (
+            resolve_path(config.model.path) if config.model.path else DEFAULT_MODEL_DIR)
+        model = TopicModel.load(base)
+        if model.head is None:
+            raise ValueError(f"{base}: a model without a learned head cannot be retrained")
+        store = Store(config.store_url())  # a relative path: from here, as the bot reads it
+        since = args.since.replace(tzinfo=None) if args.since else None
+        rows, stats = read_log(store, model, since, args.cap, args.seed)
+    except (ConfigError, OSError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    weights, bias, choice, fitted = fit(rows, model, C, args.seed)
+    stats["seconds"] = round(time.perf_counter() - started, 1)
+    write_model(model, args.out, weights, bias, choice, fitted, stats)
+    print(json.dumps({"out": str(args.out), **stats}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
