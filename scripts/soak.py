@@ -15,9 +15,10 @@ wiki stores them as 0x0), tiny images, and hostile ones (tests/hostile_images.py
 (tests/fault_proxy.py) that meets `--fault-rate` of all requests (login, the upload
 log, metadata, categories, users, page saves, and thumbnails, whose URLs the proxy
 points at itself) with an HTTP 500, a 429, a dropped connection, a timeout, a slow
-answer or a truncated body; `--kills` of the rounds' passes are SIGKILLed at a random
-moment. Then passes without faults run until one finds nothing to do, and the store is
-compared with the wiki's upload log:
+answer or a truncated body; `--kills` passes are SIGKILLed at a random moment (2 to 15
+s after their start; a pass that ends sooner is followed by another). Then passes
+without faults run until one finds nothing to do, and the store is compared with the
+wiki's upload log:
 
 - missing: an upload of the log with no row in the store;
 - duplicated: an upload with more than one row, or a suggestion or flag stored twice;
@@ -271,11 +272,17 @@ def soak(
             config.write(f"socket_timeout = {TIMEOUT}\n")
         passes = []
         proxy.faults += faults(fault_rate)
-        for i in range(rounds):
-            uploader.upload(uploads // rounds + (i < uploads % rounds))
-            kill_after = rng.uniform(2.0, 25.0) if i < kills else None
+        killed, i = 0, 0
+        # a pass that ends before its kill moment is followed by another one to kill
+        while i < rounds or (killed < kills and i < 3 * rounds):
+            if i < rounds:
+                uploader.upload(uploads // rounds + (i < uploads % rounds))
+            kill_after = rng.uniform(2.0, 15.0) if killed < kills else None
             since_args = ["--since", since] if i == 0 else []  # then the cursor goes on
-            passes.append(bot_pass(workdir, env, kill_after, log, since_args) | {"faults": True})
+            done = bot_pass(workdir, env, kill_after, log, since_args)
+            passes.append(done | {"faults": True})
+            killed += done["killed"]
+            i += 1
         injected = {name: len(fault.hits) for name, fault in zip(FAULTS, proxy.faults, strict=True)}
         requests = proxy.api_requests()
         proxy.faults.clear()
