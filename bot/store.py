@@ -1078,13 +1078,11 @@ class Store:
             return 0
         t = flags_table
         return self._write(
-            lambda conn: (
-                conn.execute(
-                    update(t)
-                    .where(t.c.title.in_(list(titles)), t.c.state.in_(FLAG_LISTED))
-                    .values(state=state, updated_at=_now())
-                ).rowcount
-            )
+            lambda conn: conn.execute(
+                update(t)
+                .where(t.c.title.in_(list(titles)), t.c.state.in_(FLAG_LISTED))
+                .values(state=state, updated_at=_now())
+            ).rowcount
         )
 
     def flag_count(self, state: str = FLAG_ACTIVE) -> int:
@@ -1157,18 +1155,13 @@ class Store:
             return 0
         t = flags_table
         return self._write(
-            lambda conn: (
-                conn.execute(
-                    update(t)
-                    .where(t.c.title.in_(list(titles)), t.c.state.in_((FLAG_FINE, FLAG_KEPT)))
-                    .values(
-                        state=FLAG_ACTIVE,
-                        reviewed_by=None,
-                        reviewed_revision=None,
-                        updated_at=_now(),
-                    )
-                ).rowcount
-            )
+            lambda conn: conn.execute(
+                update(t)
+                .where(t.c.title.in_(list(titles)), t.c.state.in_((FLAG_FINE, FLAG_KEPT)))
+                .values(
+                    state=FLAG_ACTIVE, reviewed_by=None, reviewed_revision=None, updated_at=_now()
+                )
+            ).rowcount
         )
 
     def flags_reviewed_in(self, revisions: Collection[int]) -> list[FlagRow]:
@@ -1427,7 +1420,9 @@ class Store:
         earlier model do not count, so a new model version starts with none held back."""
         held = {}
         for label, (accepted, rejected) in self.label_review_counts(model_version).items():
-            reason = LabelPrecision(label, accepted, rejected).held_back_reason(floor, min_reviews)
+            reason = LabelPrecision(label, accepted, rejected).held_back_reason(
+                floor, min_reviews
+            )
             if reason:
                 held[label] = reason
         return held
