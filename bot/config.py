@@ -173,6 +173,10 @@ class FlagWeights:
     trusted_uploader: float = field(default=3.0, metadata=_check(_non_negative))  # subtracted
 
 
+def _share(value: Any) -> str | None:
+    return None if 0 <= value <= 1 else "must be a share between 0 and 1"
+
+
 @dataclass(frozen=True)
 class FlagLimits:
     """Where each signal starts to fire; defaults from Commons' own abuse filters."""
@@ -185,6 +189,7 @@ class FlagLimits:
     small_jpeg_bytes: int = field(default=60_000, metadata=_check(_positive))
     blank_spread: float = field(default=4.0, metadata=_check(_positive))
     mismatch_absent_ratio: float = field(default=0.2, metadata=_check(_positive))
+    mismatch_confidence: float = field(default=0.8, metadata=_check(_share))
     duplicate_bits: int = field(default=6, metadata=_check(_non_negative))
     duplicate_min_bits: int = field(default=8, metadata=_check(_non_negative))
 
@@ -225,10 +230,6 @@ def _http_url(value: Any) -> str | None:
 
 def _optional_http_url(value: Any) -> str | None:
     return _http_url(value) if value else None
-
-
-def _share(value: Any) -> str | None:
-    return None if 0 <= value <= 1 else "must be a share between 0 and 1"
 
 
 @dataclass(frozen=True)

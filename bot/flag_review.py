@@ -37,7 +37,8 @@ import re
 import pywikibot
 
 from bot.config import FlagsConfig
-from bot.flags_report import render_flags_page
+from bot.flag_score import TIERS
+from bot.flags_report import FlagsPage, capped, render_flags_page
 from bot.page_history import Revision, recent_revisions, reverted_revisions, trusted_users
 from bot.publisher import Publisher, PublishResult
 from bot.report import ReportPage
@@ -116,39 +117,30 @@ def trusted_revisions(
     return stable, revisions
 
 
-def refresh_flags(
-    store: Store,
-    site: pywikibot.site.APISite,
-    review_page: str,
-    rights: tuple[str, ...],
-    batch: int = 50,
+def apply_reviews(
+    store: Store, site: pywikibot.site.APISite, review_page: str, rights: tuple[str, ...]
 ) -> dict[str, int]:
-    """Apply the trusted reviews, restore reverted ones, withdraw flags of deleted files;
-    returns how many flags each of these changed."""
+    """Apply the trusted reviews and restore reverted ones; returns how many flags each
+    changed. Reads only the flags the review page names."""
     stable, revisions = trusted_revisions(site, review_page, rights)
     verdicts = review_lines(stable.text) if stable else {}
     reverted = reverted_revisions(revisions)
     undone = [f for f in store.flags_reviewed_in(reverted) if verdicts.get(f.title) != f.state]
     restored = store.restore_flags([f.title for f in undone])
     reviewed = 0
-    if stable is not None:
+    if stable is not None and verdicts:
         saved_at = stable.timestamp.replace(tzinfo=None)
         reviewed = store.review_flags(
             FlagReview(f.title, verdicts[f.title], stable.user, stable.revid)
-            for f in store.flag_rows(FLAG_LISTED)
-            if f.title in verdicts and f.created_at is not None and f.created_at <= saved_at
+            for f in store.flag_rows(FLAG_LISTED, titles=verdicts)
+            if f.created_at is not None and f.created_at <= saved_at
         )
-    listed = [row.title for row in store.flag_rows(FLAG_LISTED)]
-    gone = missing_titles(site, listed, batch) if listed else set()
-    deleted = store.withdraw_flags(gone, FLAG_DELETED)
-    if reviewed or restored or deleted:
-        log.info(
-            "flags: %d reviewed, %d restored after a revert, %d deleted",
-            reviewed,
-            restored,
-            deleted,
-        )
-    return {"reviewed": reviewed, "restored": restored, FLAG_DELETED: deleted}
+    return {"reviewed": reviewed, "restored": restored}
+
+
+def flags_page(store: Store, cap: int) -> FlagsPage:
+    """The rows the flags page shows, read from the store's stream of listed flags."""
+    return capped(store.listed_flags(TIERS), cap)
 
 
 def publish_flags(
@@ -162,7 +154,22 @@ def publish_flags(
 ) -> list[PublishResult]:
     """Settle what reviewers and the wiki said, render the flags page from the listed
     flags and hand it to the publisher (kill switch, {{nobots}}, prefix and dry run are
-    its business)."""
-    refresh_flags(store, site, review_page, config.review_rights, batch)
-    text = render_flags_page(store.flag_rows(FLAG_LISTED), review_page, config.per_uploader_cap)
+    its business). Only the files the page would show are checked for deletion: a
+    deleted file further down is withdrawn when it comes up, and checking every listed
+    flag would cost a request per fifty flags ever listed."""
+    changed = apply_reviews(store, site, review_page, config.review_rights)
+    page = flags_page(store, config.per_uploader_cap)
+    listed = [row.title for row in page.listed]
+    gone = missing_titles(site, listed, batch) if listed else set()
+    changed[FLAG_DELETED] = store.withdraw_flags(gone, FLAG_DELETED)
+    if changed[FLAG_DELETED]:
+        page = flags_page(store, config.per_uploader_cap)
+    if any(changed.values()):
+        log.info(
+            "flags: %d reviewed, %d restored after a revert, %d deleted",
+            changed["reviewed"],
+            changed["restored"],
+            changed[FLAG_DELETED],
+        )
+    text = render_flags_page(page, review_page)
     return publisher.publish([ReportPage(page_title, text, ())])

@@ -64,6 +64,7 @@ class Evidence:
     thresholds: Mapping[str, float | None]  # the model's operating point in use
     flagged: Iterable[tuple[str, str]]  # (title, dhash) of earlier flags not found fine
     now: datetime
+    specific: frozenset[str] = frozenset()  # the taxonomy's leaves: contrary evidence
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ def fired_signals(e: Evidence, config: FlagsConfig) -> list[Signal]:
             e.thresholds,
             w.category_mismatch,
             lim.mismatch_absent_ratio,
+            e.specific,
+            lim.mismatch_confidence,
         ),
         NO_CAMERA_EXIF: lambda: no_camera_exif(
             e.mime, e.width, e.height, e.has_camera_exif, w.no_camera_exif, lim.small_jpeg_pixels

@@ -22,7 +22,7 @@ looks at who or what a photo shows beyond the topic model's labels.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -104,9 +104,9 @@ def new_account(
     age = (
         "registration date unknown"
         if account.registered is None
-        else f"registered {(now - account.registered).days} days ago"
+        else f"registered {count((now - account.registered).days, 'day')} ago"
     )
-    return Signal(NEW_ACCOUNT, points, f"new account: {account.edits} edits, {age}")
+    return Signal(NEW_ACCOUNT, points, f"new account: {count(account.edits, 'edit')}, {age}")
 
 
 def tiny(
@@ -119,7 +119,9 @@ def tiny(
         return None
     if max(width, height) >= long_side:
         return None
-    return Signal(TINY, points, f"tiny: {width}x{height} px (short side under {min_side} px)")
+    return Signal(
+        TINY, points, f"tiny: {width} x {height} pixels (the shorter side under {min_side})"
+    )
 
 
 def small_jpeg(
@@ -141,8 +143,9 @@ def small_jpeg(
     return Signal(
         SMALL_JPEG,
         points,
-        f"small JPEG: {pixels / 1e6:.2f} MP, {size_bytes / 1000:.0f} KB "
-        f"(under {min_pixels / 1e6:g} MP or {min_bytes / 1000:g} KB)",
+        f"a small JPEG for a photo: {width} x {height} pixels, "
+        f"{size_bytes / 1000:.0f} KB (cameras make at least {min_pixels / 1e6:g} "
+        f"megapixels and {min_bytes / 1000:g} KB)",
     )
 
 
@@ -152,7 +155,11 @@ def blank(spread: float | None, points: float, max_spread: float = 4.0) -> Signa
     (bot.image_features); JPEG noise on a flat colour stays well under 4."""
     if spread is None or spread >= max_spread:
         return None
-    return Signal(BLANK, points, f"blank or nearly uniform (luminance spread {spread:.1f})")
+    return Signal(
+        BLANK,
+        points,
+        f"blank or almost one flat colour (brightness varies by only {spread:.1f} of 255)",
+    )
 
 
 def logo_new_account(
@@ -172,8 +179,8 @@ def logo_new_account(
     return Signal(
         LOGO_NEW_ACCOUNT,
         points,
-        f"logo or symbol ({logo_score:.2f}, operating point {logo_threshold:.2f}) "
-        "from a new account",
+        f"looks like a logo or symbol (the model is {percent(logo_score)} sure) "
+        "and comes from a new account",
     )
 
 
@@ -184,14 +191,19 @@ def category_mismatch(
     thresholds: Mapping[str, float | None],
     points: float,
     absent_ratio: float = 0.2,
+    specific: Collection[str] = (),
+    confidence: float = 0.8,
 ) -> Signal | None:
     """The file's own categories claim topics the image clearly does not show, while it
-    clearly shows others: a description that does not fit the content (a wrong file,
+    clearly shows another: a description that does not fit the content (a wrong file,
     or a joke). "Clearly" on both sides: every claimed topic the model can judge (one
     with an operating point) scores under `absent_ratio` of its threshold, and the
-    model predicts, at its operating point, a topic the categories do not claim.
-    Claimed topics are closed under ancestors, so a cat filed under Plants does not
-    fire: Nature, claimed too, is shown."""
+    model predicts a `specific` topic (a leaf of the taxonomy: Animals, not Nature)
+    that the categories do not claim, with a probability of at least `confidence` as
+    well as over its operating point. A broad or hesitant prediction is no contrary
+    evidence: patrollers saw the Olympic flag listed on a weak guess. Claimed topics
+    are closed under ancestors, so a cat filed under Plants does not fire: Nature,
+    claimed too, is shown."""
     if claimed is None:
         return None
     claimed = sorted(set(claimed))
@@ -200,15 +212,21 @@ def category_mismatch(
         return None
     if any(probabilities.get(label, 0.0) >= absent_ratio * thresholds[label] for label in judged):
         return None
-    shown = [label for label in predicted if label not in claimed]
+    shown = [
+        label
+        for label in predicted
+        if label not in claimed
+        and label in specific
+        and probabilities.get(label, 0.0) >= confidence
+    ]
     if not shown:
         return None
-    said = ", ".join(f"{label} {probabilities.get(label, 0.0):.2f}" for label in judged)
-    seen = ", ".join(f"{label} {probabilities[label]:.2f}" for label in shown)
+    said = " or ".join(judged)
+    seen = " and ".join(f"{label} ({percent(probabilities[label])} sure)" for label in shown)
     return Signal(
         CATEGORY_MISMATCH,
         points,
-        f"categories imply what the image does not show ({said}); it shows {seen}",
+        f"the categories say {said}, but the image does not look like it; the model sees {seen}",
     )
 
 
@@ -227,7 +245,9 @@ def no_camera_exif(
         return None
     if width * height < min_pixels:
         return None
-    return Signal(NO_CAMERA_EXIF, points, "no camera make or model in the EXIF of a large JPEG")
+    return Signal(
+        NO_CAMERA_EXIF, points, "a large JPEG that does not name the camera that took it (EXIF)"
+    )
 
 
 def trusted_uploader(account: Account | None, points: float) -> Signal | None:
@@ -236,7 +256,9 @@ def trusted_uploader(account: Account | None, points: float) -> Signal | None:
     if account is None or TRUSTED_UPLOADER_RIGHT not in account.rights:
         return None
     return Signal(
-        TRUSTED_UPLOADER, -points, f"uploader has the {TRUSTED_UPLOADER_RIGHT} right (trusted)"
+        TRUSTED_UPLOADER,
+        -points,
+        f"the uploader is trusted by Commons (has the {TRUSTED_UPLOADER_RIGHT} right)",
     )
 
 
@@ -278,6 +300,16 @@ def near_duplicate(
     return Signal(
         NEAR_DUPLICATE,
         points,
-        f"same or nearly the same image as {file_link(title)}, flagged before "
-        f"({distance} of 64 bits differ)",
+        f"the same or almost the same picture as {file_link(title)}, which was flagged "
+        f"before and not found fine ({distance} of 64 points of their outlines differ)",
     )
+
+
+def percent(probability: float) -> str:
+    """A model probability as people read it: 0.92 -> "92 %"."""
+    return f"{probability:.0%}".replace("%", " %")
+
+
+def count(n: int, noun: str) -> str:
+    """A number with its noun: "1 edit", "3 edits"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -1,12 +1,15 @@
 """The flags page as wikitext, rendered from the active flags alone.
 
-One page, strongest tier first, newest upload first within a tier. Each row shows
+One page, strongest tier first, then the highest score, then the newest upload (the
+store streams the listed flags in that order, `Store.listed_flags`). Each row shows
 what a patroller needs to decide without opening anything: the thumbnail, the file,
 the uploader, the upload time, the tier, the total score and every reason with its
 points. At most `per_uploader_cap` rows per uploader: one person's batch of fifty
 similar uploads must not push everyone else off the page, so the rest are counted
-under the table instead. Like the topic report, the text is a pure function of its
-rows, so an unchanged store makes no edit.
+under the table instead. At most MAX_ROWS rows in all: the rest are counted, not
+kept, so the page and the memory it takes stay the same size however many flags the
+store holds. Like the topic report, the text is a pure function of its rows, so an
+unchanged store makes no edit.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from bot.flag_score import TIERS
 from bot.store import FLAG_KEPT, FlagRow
@@ -30,27 +34,40 @@ def _cell(text: str) -> str:
     return PIPE_OUTSIDE_LINKS.sub("&#124;", text).replace("\n", " ")
 
 
-def capped(rows: Iterable[FlagRow], cap: int) -> tuple[list[FlagRow], Counter]:
-    """The rows to list, in report order (strongest tier, then highest score, then newest
-    upload), at most `cap` per uploader, so the cap hides an uploader's least risky
-    files, never the riskiest; and how many more each capped uploader has."""
-    order = {tier: i for i, tier in enumerate(TIERS)}
-    newest = sorted(rows, key=lambda r: (r.uploaded_at, r.logid), reverse=True)
-    ordered = sorted(newest, key=lambda r: (order.get(r.tier, len(TIERS)), -r.score))  # stable
-    listed: list[FlagRow] = []
-    more: Counter = Counter()
+MAX_ROWS = 300
+"""Rows on the flags page: a patroller works from the top, and each row embeds a
+thumbnail."""
+
+
+@dataclass
+class FlagsPage:
+    """What the flags page lists, and how many listed flags it only counts."""
+
+    cap: int  # rows per uploader
+    listed: list[FlagRow] = field(default_factory=list)
+    more: Counter = field(default_factory=Counter)  # uploader -> flags over the cap
+    unshown: int = 0  # flags within the cap but past MAX_ROWS
+
+
+def capped(rows: Iterable[FlagRow], cap: int, max_rows: int = MAX_ROWS) -> FlagsPage:
+    """The rows to list, from `rows` in report order (Store.listed_flags), at most `cap`
+    per uploader, so the cap hides an uploader's least risky files, never the riskiest,
+    and at most `max_rows` in all; the others are counted."""
+    page = FlagsPage(cap)
     shown: Counter = Counter()
-    for row in ordered:
-        if shown[row.uploader] < cap:
+    for row in rows:
+        if shown[row.uploader] >= cap:
+            page.more[row.uploader] += 1
+        elif len(page.listed) < max_rows:
             shown[row.uploader] += 1
-            listed.append(row)
+            page.listed.append(row)
         else:
-            more[row.uploader] += 1
-    return listed, more
+            page.unshown += 1
+    return page
 
 
-def render_flags_page(rows: Iterable[FlagRow], review_page: str, cap: int) -> str:
-    listed, more = capped(rows, cap)
+def render_flags_page(page: FlagsPage, review_page: str) -> str:
+    listed, more = page.listed, page.more
     lines = [
         "Uploads that may deserve a human look, listed by a bot with its reasons. A flag is "
         "not a verdict: nothing here has been checked by a person, and the bot never acts "
@@ -87,8 +104,10 @@ def render_flags_page(rows: Iterable[FlagRow], review_page: str, cap: int) -> st
                 f"{row.score:g} || {reasons}",
             ]
         lines += ["|}", ""]
+    if page.unshown:
+        lines += [f"{page.unshown} more flags are not listed (at most {len(listed)} rows).", ""]
     if more:
-        lines.append(f"Not listed here (at most {cap} per uploader):")
+        lines.append(f"Not listed here (at most {page.cap} per uploader):")
         lines += [
             f"* {n} more by {user_link(user)}: {uploads_link(user)}"
             for user, n in sorted(more.items(), key=lambda kv: str(kv[0]))

@@ -38,7 +38,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -92,6 +92,9 @@ FLAG_FINE = "fine"  # a trusted reviewer marked it `fine`: withdrawn until that 
 FLAG_DELETED = "deleted"  # the file is gone: withdrawn, but its hash still warns of re-uploads
 FLAG_STATES = (FLAG_ACTIVE, FLAG_KEPT, FLAG_FINE, FLAG_DELETED)
 FLAG_LISTED = (FLAG_ACTIVE, FLAG_KEPT)
+
+STREAM_CHUNK = 500
+"""Rows fetched at a time where a read walks a table that grows with the store."""
 
 TRANSIENT_OUTCOMES = (
     "api_error",
@@ -1112,43 +1115,49 @@ class Store:
             row = conn.execute(select(t.c.dhash, t.c.spread).where(t.c.sha1 == sha1)).first()
         return ImageFeatures(row.dhash, row.spread) if row else None
 
-    def flagged_hashes(self) -> list[tuple[str, str]]:
+    def flagged_hashes(self) -> Iterator[tuple[str, str]]:
         """(title, dhash) of every flag not found fine: active ones, and deleted files,
-        whose re-uploads are what the near-duplicate signal is for."""
+        whose re-uploads are what the near-duplicate signal is for. Streamed in chunks,
+        never held whole: the pass reads them for every file, and they grow with the
+        store."""
         t = flags_table
         query = select(t.c.title, t.c.dhash).where(
             t.c.state.in_([*FLAG_LISTED, FLAG_DELETED]), t.c.dhash.is_not(None)
         )
         with self.engine.connect() as conn:
-            return [(row.title, row.dhash) for row in conn.execute(query)]
+            for row in conn.execution_options(yield_per=STREAM_CHUNK).execute(query):
+                yield row.title, row.dhash
 
-    def flag_rows(self, states: Collection[str] = (FLAG_ACTIVE,)) -> list[FlagRow]:
-        """Flags in these states, newest upload first."""
+    def flag_rows(
+        self, states: Collection[str] = (FLAG_ACTIVE,), titles: Collection[str] | None = None
+    ) -> list[FlagRow]:
+        """Flags in these states (of these titles only, when given), newest upload first."""
         t = flags_table
-        return self._flag_rows(
-            select(t)
-            .where(t.c.state.in_(list(states)))
-            .order_by(t.c.uploaded_at.desc(), t.c.logid.desc())
+        query = select(t).where(t.c.state.in_(list(states)))
+        if titles is not None:
+            query = query.where(t.c.title.in_(list(titles)))
+        return self._flag_rows(query.order_by(t.c.uploaded_at.desc(), t.c.logid.desc()))
+
+    def listed_flags(self, tiers: Sequence[str]) -> Iterator[FlagRow]:
+        """The listed flags in the flags page's order: by `tiers` (strongest first), then
+        the highest score, then the newest upload. Streamed in chunks, so that the page
+        keeps what it shows and only counts the rest."""
+        t = flags_table
+        tier_order = case(
+            {tier: i for i, tier in enumerate(tiers)}, value=t.c.tier, else_=len(tiers)
         )
+        query = (
+            select(t)
+            .where(t.c.state.in_(FLAG_LISTED))
+            .order_by(tier_order, t.c.score.desc(), t.c.uploaded_at.desc(), t.c.logid.desc())
+        )
+        with self.engine.connect() as conn:
+            for row in conn.execution_options(yield_per=STREAM_CHUNK).execute(query):
+                yield _flag_row(row)
 
     def _flag_rows(self, query: Select) -> list[FlagRow]:
         with self.engine.connect() as conn:
-            return [
-                FlagRow(
-                    title=row.title,
-                    uploader=row.uploader,
-                    uploaded_at=row.uploaded_at,
-                    logid=row.logid,
-                    score=row.score,
-                    tier=row.tier,
-                    signals=tuple(Signal(**s) for s in json.loads(row.signals)),
-                    state=row.state,
-                    created_at=row.created_at,
-                    reviewed_by=row.reviewed_by,
-                    reviewed_revision=row.reviewed_revision,
-                )
-                for row in conn.execute(query)
-            ]
+            return [_flag_row(row) for row in conn.execute(query)]
 
     def withdraw_flags(self, titles: Collection[str], state: str) -> int:
         """Withdraw the listed flags of these files whose file is gone (FLAG_DELETED);
@@ -1656,3 +1665,19 @@ class Store:
 
 def _gallery_row(row: Row) -> GalleryRow:
     return GalleryRow(*row[:-1], confirmed_by_categories=bool(row[-1]))
+
+
+def _flag_row(row: Row) -> FlagRow:
+    return FlagRow(
+        title=row.title,
+        uploader=row.uploader,
+        uploaded_at=row.uploaded_at,
+        logid=row.logid,
+        score=row.score,
+        tier=row.tier,
+        signals=tuple(Signal(**s) for s in json.loads(row.signals)),
+        state=row.state,
+        created_at=row.created_at,
+        reviewed_by=row.reviewed_by,
+        reviewed_revision=row.reviewed_revision,
+    )

@@ -405,6 +405,7 @@ def decide_flag(
         thresholds=ctx.model.thresholds(prediction.operating_point),
         flagged=ctx.store.flagged_hashes(),
         now=datetime.now(UTC),
+        specific=frozenset(filter(ctx.model.taxonomy.is_leaf, ctx.model.taxonomy.labels)),
     )
     result = assess(evidence, ctx.flags)
     if result.tier is None:

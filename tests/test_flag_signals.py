@@ -4,6 +4,7 @@ tiers; the pixel features on real and constructed images."""
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +28,7 @@ from bot.flag_signals import (
     no_camera_exif,
     small_jpeg,
     tiny,
+    trusted_uploader,
 )
 from bot.image_features import image_features
 from bot.uploader_info import parse_account
@@ -94,7 +96,7 @@ def test_tiny_boundary(size, fires):
 
 
 def test_tiny_reason_names_the_size():
-    assert tiny(60, 40, 4.0).reason.startswith("tiny: 60x40 px")
+    assert tiny(60, 40, 4.0).reason.startswith("tiny: 60 x 40 pixels")
 
 
 @pytest.mark.parametrize(
@@ -169,31 +171,53 @@ THRESHOLDS = {"Places": 0.5, "Architecture": 0.5, "STEM": 0.5, "Nature": 0.5,
 CAT = {"STEM": 0.92, "Nature": 0.92, "Animals": 0.92, "Places": 0.01, "Architecture": 0.01}
 
 
-def test_cat_in_a_buildings_category_is_a_mismatch():
-    signal = category_mismatch(
-        ("Places", "Architecture"), ("STEM", "Nature", "Animals"), CAT, THRESHOLDS, 3.0
+LEAVES = frozenset({"Animals", "Plants", "Architecture"})  # "specific" topics
+
+
+def _mismatch(claimed, shown, probabilities=CAT, specific=LEAVES, confidence=0.8):
+    return category_mismatch(
+        claimed, shown, probabilities, THRESHOLDS, 3.0, 0.2, specific, confidence
     )
-    assert signal is not None and "Architecture 0.01" in signal.reason
-    assert "Animals 0.92" in signal.reason
+
+
+def test_cat_in_a_buildings_category_is_a_mismatch_in_plain_words():
+    signal = _mismatch(("Places", "Architecture"), ("STEM", "Nature", "Animals"))
+    assert signal is not None
+    assert signal.reason == (
+        "the categories say Architecture or Places, but the image does not look like it; "
+        "the model sees Animals (92 % sure)"
+    )
 
 
 def test_mismatch_boundaries_and_restraint():
     shown = ("STEM", "Nature", "Animals")
     claimed = ("Places", "Architecture")
     # a claimed topic at a fifth of its threshold is not "clearly absent"
-    near = dict(CAT, Places=0.1)
-    assert category_mismatch(claimed, shown, near, THRESHOLDS, 3.0) is None
-    just_under = dict(CAT, Places=0.0999)
-    assert category_mismatch(claimed, shown, just_under, THRESHOLDS, 3.0) is not None
+    assert _mismatch(claimed, shown, dict(CAT, Places=0.1)) is None
+    assert _mismatch(claimed, shown, dict(CAT, Places=0.0999)) is not None
     # nothing clearly shown: no mismatch
-    assert category_mismatch(claimed, (), CAT, THRESHOLDS, 3.0) is None
+    assert _mismatch(claimed, ()) is None
     # a cat filed under Plants: Nature (claimed too) is shown
     plants = ("STEM", "Nature", "Plants")
-    assert category_mismatch(plants, shown, dict(CAT, Plants=0.0), THRESHOLDS, 3.0) is None
+    assert _mismatch(plants, shown, dict(CAT, Plants=0.0)) is None
     # topics the model cannot judge, or unknown categories: no signal
-    assert category_mismatch(("Events",), shown, CAT, THRESHOLDS, 3.0) is None
-    assert category_mismatch(None, shown, CAT, THRESHOLDS, 3.0) is None
-    assert category_mismatch((), shown, CAT, THRESHOLDS, 3.0) is None
+    assert _mismatch(("Events",), shown) is None
+    assert _mismatch(None, shown) is None
+    assert _mismatch((), shown) is None
+
+
+def test_mismatch_needs_a_confident_specific_contrary_prediction():
+    """Patrollers' false alarms: the contrary topic must be specific (a leaf, not a
+    broad topic like Nature) and predicted with confidence, not just over its point."""
+    claimed = ("Places", "Architecture")
+    # over its operating point (0.5) but hesitant: no signal
+    hesitant = dict(CAT, Animals=0.79)
+    assert _mismatch(claimed, ("STEM", "Nature", "Animals"), hesitant) is None
+    assert _mismatch(claimed, ("STEM", "Nature", "Animals"), dict(CAT, Animals=0.8)) is not None
+    # only broad topics shown, however sure: no signal
+    assert _mismatch(claimed, ("STEM", "Nature")) is None
+    # without the taxonomy's leaves nothing counts as specific
+    assert _mismatch(claimed, ("STEM", "Nature", "Animals"), specific=frozenset()) is None
 
 
 # -- EXIF ------------------------------------------------------------------------------
@@ -263,6 +287,7 @@ def evidence(**changes) -> Evidence:
         thresholds=THRESHOLDS,
         flagged=[],
         now=NOW,
+        specific=LEAVES,
     )
     return replace(base, **changes)
 
@@ -320,3 +345,28 @@ def test_flag_config_is_validated():
         parse_config("[flags.weights]\nnudity = 1\n")
     with pytest.raises(ConfigError, match="must be 0 or more"):
         parse_config("[flags.weights]\ntiny = -1\n")
+
+
+JARGON = re.compile(r"\bpx\b|\bMP\b|luminance|spread|operating point|\bbits?\b|dhash|\b0\.\d")
+
+
+def test_every_reason_is_in_plain_words():
+    """Patrollers read the reasons: no model scores as decimals, no pixel statistics,
+    no hash arithmetic, and numbers agree with their nouns."""
+    new = account(1, 1)
+    near = "5a3c0f0f96e1c3a5"
+    reasons = [
+        new_account(new, NOW, 1.5).reason,
+        tiny(60, 40, 4.0).reason,
+        small_jpeg("image/jpeg", 640, 480, 40_000, 1.0).reason,
+        blank(1.2, 5.0).reason,
+        logo_new_account(0.93, 0.8, True, 3.5).reason,
+        _mismatch(("Places", "Architecture"), ("STEM", "Nature", "Animals")).reason,
+        no_camera_exif("image/jpeg", 4000, 3000, False, 1.0).reason,
+        near_duplicate(near, [("File:Same.jpg", near)], 3.0).reason,
+        trusted_uploader(replace(account(5000, 2000), rights=frozenset({"autopatrol"})), 3).reason,
+    ]
+    for reason in reasons:
+        assert not JARGON.search(reason), reason
+    assert "1 edit," in reasons[0] and "1 day ago" in reasons[0]
+    assert "93 % sure" in reasons[4]

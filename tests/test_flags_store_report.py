@@ -4,9 +4,9 @@ page's wikitext (tiers, order, per-uploader cap) and the review page's syntax.""
 from __future__ import annotations
 
 from bot.flag_review import review_lines
-from bot.flag_score import LIKELY, MAY, VERY_LIKELY
+from bot.flag_score import LIKELY, MAY, TIERS, VERY_LIKELY
 from bot.flag_signals import Signal
-from bot.flags_report import render_flags_page
+from bot.flags_report import MAX_ROWS, capped, render_flags_page
 from bot.image_features import ImageFeatures
 from bot.store import (
     FLAG_ACTIVE,
@@ -17,7 +17,6 @@ from bot.store import (
     FileRecord,
     FlagRecord,
     FlagReview,
-    FlagRow,
     Store,
 )
 from bot.wikitext import user_link
@@ -34,9 +33,7 @@ def _record(store: Store, logid: int, title: str, flag: FlagRecord | None, sha1:
     file = FileRecord(logid, title, f"2024-05-01T12:00:{logid:02d}Z", "classified", sha1=sha1,
                       uploader="U")  # fmt: skip
     features = ImageFeatures(flag.dhash if flag and flag.dhash else "00", 9.0)
-    return store.record_upload(
-        file, Cursor(file.uploaded_at, logid), features=features, flag=flag
-    )
+    return store.record_upload(file, Cursor(file.uploaded_at, logid), features=features, flag=flag)
 
 
 def test_one_flag_per_file_reviews_record_who_and_a_revert_restores(tmp_path):
@@ -46,10 +43,10 @@ def test_one_flag_per_file_reviews_record_who_and_a_revert_restores(tmp_path):
     [row] = store.flag_rows()
     assert (row.title, row.score, row.tier, row.signals) == ("File:A.png", 5.5, LIKELY, (TINY, NEW))
     assert store.image_features("a") == ImageFeatures("00000000000000ff", 9.0)
-    assert store.flagged_hashes() == [("File:A.png", "00000000000000ff")]
+    assert list(store.flagged_hashes()) == [("File:A.png", "00000000000000ff")]
 
     assert store.review_flags([FlagReview("File:A.png", FLAG_FINE, "Patroller", 77)]) == 1
-    assert store.flag_rows() == [] and store.flagged_hashes() == []  # fine: forgotten
+    assert store.flag_rows() == [] and list(store.flagged_hashes()) == []  # fine: forgotten
     assert store.withdraw_flags(["File:A.png"], FLAG_DELETED) == 0  # stays fine
     [fine] = store.flag_rows((FLAG_FINE,))
     assert (fine.reviewed_by, fine.reviewed_revision) == ("Patroller", 77)
@@ -84,22 +81,28 @@ def test_deleted_flags_still_warn_of_re_uploads(tmp_path):
     _record(store, 1, "File:Gone.png", FlagRecord(4.0, MAY, (TINY,), "0f"))
     store.withdraw_flags(["File:Gone.png"], FLAG_DELETED)
     assert store.flag_rows((FLAG_ACTIVE,)) == []
-    assert store.flagged_hashes() == [("File:Gone.png", "0f")]
+    assert list(store.flagged_hashes()) == [("File:Gone.png", "0f")]
 
 
-def _row(title: str, tier: str, minute: int, uploader: str = "U", score: float = 4.0):
-    return FlagRow(title, uploader, f"2024-05-01T12:{minute:02d}:00Z", minute, score, tier,
-                   (TINY,), FLAG_ACTIVE)  # fmt: skip
+def _flag(store: Store, title: str, tier: str, minute: int, uploader: str = "U",
+          score: float = 4.0) -> None:  # fmt: skip
+    file = FileRecord(minute + 1, title, f"2024-05-01T12:{minute:02d}:00Z", "classified",
+                      sha1=f"{minute:040x}", uploader=uploader)  # fmt: skip
+    flag = FlagRecord(score, tier, (TINY,), None)
+    assert store.record_upload(file, Cursor(file.uploaded_at, file.logid), flag=flag)
 
 
-def test_page_groups_by_tier_newest_first_with_every_reason():
-    rows = [
-        _row("File:Old may.png", MAY, 1),
-        _row("File:New may.png", MAY, 5),
-        _row("File:Very.png", VERY_LIKELY, 2, score=7.5),
-        _row("File:Likely.png", LIKELY, 3),
-    ]
-    text = render_flags_page(rows, "User:Bot/Topics/Flags/Reviewed", cap=5)
+def _page(store: Store, cap: int, max_rows: int = MAX_ROWS) -> str:
+    return render_flags_page(capped(store.listed_flags(TIERS), cap, max_rows), "R")
+
+
+def test_page_groups_by_tier_newest_first_with_every_reason(tmp_path):
+    store = _store(tmp_path)
+    _flag(store, "File:Old may.png", MAY, 1)
+    _flag(store, "File:New may.png", MAY, 5)
+    _flag(store, "File:Very.png", VERY_LIKELY, 2, score=7.5)
+    _flag(store, "File:Likely.png", LIKELY, 3)
+    text = render_flags_page(capped(store.listed_flags(TIERS), 5), "User:Bot/Topics/Flags/Reviewed")
     order = [text.index(f"[[:File:{n}.png|") for n in ("Very", "Likely", "New may", "Old may")]
     assert order == sorted(order)
     assert text.index("== Very likely have problems ==") < text.index("== May have problems ==")
@@ -109,10 +112,12 @@ def test_page_groups_by_tier_newest_first_with_every_reason():
     assert "[[User:Bot/Topics/Flags/Reviewed]]" in text
 
 
-def test_per_uploader_cap_keeps_one_batch_from_flooding_the_page():
-    rows = [_row(f"File:Batch {i}.png", MAY, i, uploader="Flood") for i in range(8)]
-    rows.append(_row("File:Other.png", MAY, 0, uploader="Other"))
-    text = render_flags_page(rows, "R", cap=3)
+def test_per_uploader_cap_keeps_one_batch_from_flooding_the_page(tmp_path):
+    store = _store(tmp_path)
+    for i in range(8):
+        _flag(store, f"File:Batch {i}.png", MAY, i + 1, uploader="Flood")
+    _flag(store, "File:Other.png", MAY, 0, uploader="Other")
+    text = _page(store, cap=3)
     assert sum(f"[[:File:Batch {i}.png|" in text for i in range(8)) == 3
     assert "[[:File:Batch 7.png|" in text  # the newest are the ones listed
     assert "[[:File:Other.png|" in text
@@ -120,17 +125,32 @@ def test_per_uploader_cap_keeps_one_batch_from_flooding_the_page():
     assert "[[User talk:Flood|" in text and "[[Special:Contributions/Flood|" in text
 
 
-def test_the_cap_never_hides_an_uploaders_riskiest_file():
+def test_the_cap_never_hides_an_uploaders_riskiest_file(tmp_path):
     """A new account's older upload scores higher than its newer ones: it is listed."""
-    rows = [_row(f"File:Newer {i}.png", MAY, 10 + i, uploader="New", score=3.0) for i in range(3)]
-    rows.append(_row("File:Riskiest.png", MAY, 1, uploader="New", score=4.5))
-    text = render_flags_page(rows, "R", cap=2)
+    store = _store(tmp_path)
+    for i in range(3):
+        _flag(store, f"File:Newer {i}.png", MAY, 10 + i, uploader="New", score=3.0)
+    _flag(store, "File:Riskiest.png", MAY, 1, uploader="New", score=4.5)
+    text = _page(store, cap=2)
     assert "[[:File:Riskiest.png|" in text
     assert text.index("[[:File:Riskiest.png|") < text.index("[[:File:Newer 2.png|")
 
 
-def test_empty_page_says_so():
-    assert "No active flags." in render_flags_page([], "R", cap=5)
+def test_the_page_keeps_at_most_max_rows_and_counts_the_rest(tmp_path):
+    """However many flags the store holds, the page (and the memory it takes) holds
+    MAX_ROWS rows; the rest are counted, the strongest tier listed first."""
+    store = _store(tmp_path)
+    for i in range(6):
+        _flag(store, f"File:May {i}.png", MAY, i, uploader=f"U{i}")
+    _flag(store, "File:Very.png", VERY_LIKELY, 10, uploader="V", score=8.0)
+    page = capped(store.listed_flags(TIERS), cap=5, max_rows=4)
+    assert [r.title for r in page.listed][:2] == ["File:Very.png", "File:May 5.png"]
+    assert (len(page.listed), page.unshown) == (4, 3)
+    assert "3 more flags are not listed (at most 4 rows)." in render_flags_page(page, "R")
+
+
+def test_empty_page_says_so(tmp_path):
+    assert "No active flags." in _page(_store(tmp_path), cap=5)
 
 
 def test_review_page_syntax():

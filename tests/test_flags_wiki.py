@@ -197,8 +197,9 @@ def test_first_pass_lists_exactly_the_suspect_uploads(first_pass, admin):
         for signal in row.signals:
             assert f"{signal.reason} (+{signal.points:g})" in listed[row.title][2]
     logo = listed["File:Company logo.jpg"][2]
-    assert "new account: 1 edits" in logo and "logo or symbol (" in logo
-    assert "Architecture 0.0" in listed["File:Cat in buildings.jpg"][2]
+    assert "new account: 1 edit," in logo and "looks like a logo or symbol" in logo
+    cat = listed["File:Cat in buildings.jpg"][2]
+    assert "the categories say Architecture" in cat and "% sure)" in cat
     assert [c["comment"] for c in admin.revisions(FLAGS_PAGE)] == [
         "Bot: update vandalism-candidate flags"
     ]

@@ -15,7 +15,7 @@ from PIL import Image
 
 from bot.flag_score import MAY
 from bot.flag_signals import Signal, near_duplicate
-from bot.flags_report import render_flags_page
+from bot.flags_report import capped, render_flags_page
 from bot.report import PageStyle, render_topic_page
 from bot.store import FLAG_ACTIVE, FlagRow, ReportRow
 from bot.wikitext import for_log
@@ -41,7 +41,7 @@ def test_titles_and_names_are_inert_on_the_pages(wiki):
     duplicate = near_duplicate("5a3c0f0f96e1c3a5", [(TITLE, "5a3c0f0f96e1c3a5")], 3.0)
     row = FlagRow(TITLE, USER, "2024-05-01T12:00:00Z", 1, 7.0, MAY,
                   (Signal("tiny", 4.0, "tiny"), duplicate), FLAG_ACTIVE)  # fmt: skip
-    flags_html = _html(wiki, render_flags_page([row], "User:Bot/Topics/Flags/Reviewed", 5))
+    flags_html = _html(wiki, render_flags_page(capped([row], 5), "User:Bot/Topics/Flags/Reviewed"))
     taxonomy = load_taxonomy()
     label = taxonomy.labels[0]
     worklist = render_topic_page(
