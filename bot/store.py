@@ -508,6 +508,11 @@ class ReviewRecord:
     undone_at: datetime | None
 
 
+def _topics_json(topics: Collection[str] | None) -> str | None:
+    """Category-derived topics as stored: JSON, or NULL when the walk did not finish."""
+    return None if topics is None else json.dumps(list(topics))
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -697,9 +702,7 @@ class Store:
                 mime=file.mime,
                 outcome=file.outcome,
                 error=file.error,
-                claimed_topics=None
-                if file.claimed_topics is None
-                else json.dumps(list(file.claimed_topics)),
+                claimed_topics=_topics_json(file.claimed_topics),
                 milliseconds=file.milliseconds,
                 visible_categories=file.visible_categories,
                 processed_at=now,
@@ -779,9 +782,7 @@ class Store:
                     model_version=row.model_version,
                     inputs=row.inputs,
                     layout=row.layout,
-                    claimed_topics=None
-                    if row.claimed_topics is None
-                    else json.dumps(list(row.claimed_topics)),
+                    claimed_topics=_topics_json(row.claimed_topics),
                     walk_complete=row.claimed_topics is not None,
                     created_at=_now(),
                 )

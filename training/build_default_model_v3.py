@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import sys
 import time
@@ -378,8 +379,8 @@ def main(argv: list[str] | None = None) -> int:
         "face_detector": f"{FACE_DETECTORS[args.face_detector][0]} from {MEDIAPIPE} "
         f"({WHEEL}), Apache-2.0; licence in LICENSE-face-detector.txt",
         "head_training_data": {
-            "commons_dev": f"{len(y)} images from {args.dev} (Wikimedia Commons files under "
-            "their own licences, tiles of the research's published montages; used for "
+            "commons_dev": f"{len(y)} images from {_shown(args.dev)} (Wikimedia Commons "
+            "files under their own licences, tiles of the research's published montages; used for "
             "training and measurement only, not redistributed)",
             "extra": f"{len(y_extra)} rows (renders of training.rendered with their recorded "
             "licences, Debian iso-flags-png-320x240, package logos and photos; half of them "
@@ -414,6 +415,16 @@ def main(argv: list[str] | None = None) -> int:
         install(out)
         print(f"installed into {DEFAULT_MODEL_DIR}")
     return 0
+
+
+def _shown(folder: Path) -> str:
+    """The folder as model.json records it: relative to the repository where it can be
+    (`../shared/data/commons-dev`), never this machine's absolute path."""
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        return os.path.relpath(folder.resolve(), repo)
+    except ValueError:  # another drive
+        return folder.name
 
 
 def _method(point: str) -> str:
