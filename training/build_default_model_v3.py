@@ -81,6 +81,7 @@ NAME = "commons-topics-lite0"
 VERSION = "3.0.0"
 SEED = 0
 HEAD_FILE = "head.npz"
+CACHE_FILE = "head-inputs.npz"  # in the run directory: what --reuse reads
 FEATURES = 1280
 DRAWN = v2.LEARNED  # what a photo negative can teach: it is not one of these
 
@@ -110,6 +111,24 @@ def head_matrix(s: dict[str, np.ndarray]) -> np.ndarray:
     return np.concatenate(
         [s["features"], np.log(np.clip(s["graph"], 1e-4, 1.0)), s["face"]], axis=1
     ).astype(np.float32)
+
+
+def read_head_inputs(cache: Path):
+    """(dev signals, extra signals, extra targets, known, sources) saved by a build."""
+    with np.load(cache) as saved:
+        s_dev = {k: saved[f"dev_{k}"] for k in ("graph", "features", "face")}
+        s_extra = {k: saved[f"extra_{k}"] for k in ("graph", "features", "face")}
+        return s_dev, s_extra, saved["y_extra"], saved["known"], list(saved["sources"])
+
+
+def head_rows(s_dev: dict, y: np.ndarray, s_extra: dict, y_extra: np.ndarray,
+              known: np.ndarray, extra_weight: float) -> tuple[Rows, Rows]:
+    """The Commons rows (weight 1, every label known) and the extra rows."""
+    dev_rows = Rows(head_matrix(s_dev), s_dev["graph"], y, np.ones_like(y, dtype=bool),
+                    np.ones(len(y), np.float32))
+    extra_rows = Rows(head_matrix(s_extra), s_extra["graph"], y_extra, known,
+                      np.full(len(y_extra), extra_weight, np.float32))
+    return dev_rows, extra_rows
 
 
 def head_spec(combine: dict[str, str], n_face: int) -> dict:
@@ -294,12 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.data / "table.parquet").is_file():
         rendered.build(args.data, 200, 4, SEED, jobs=2, extra_negatives=("silhouettes",),
                        negatives_per_source=200, negative_variants=1)
-    cache = args.out / "head-inputs.npz"
+    cache = args.out / CACHE_FILE
     if args.reuse and cache.is_file():
-        with np.load(cache) as saved:
-            s_dev = {k: saved[f"dev_{k}"] for k in ("graph", "features", "face")}
-            s_extra = {k: saved[f"extra_{k}"] for k in ("graph", "features", "face")}
-            y_extra, known, sources = saved["y_extra"], saved["known"], list(saved["sources"])
+        s_dev, s_extra, y_extra, known, sources = read_head_inputs(cache)
     else:
         rng = np.random.default_rng(SEED)
         images, y_extra, known, sources = extra_images(args.data, taxonomy, rng)
@@ -309,10 +325,7 @@ def main(argv: list[str] | None = None) -> int:
                  **{f"dev_{k}": v for k, v in s_dev.items()},
                  **{f"extra_{k}": v for k, v in s_extra.items()})
     y = dev.targets(taxonomy)
-    dev_rows = Rows(head_matrix(s_dev), s_dev["graph"], y, np.ones_like(y, dtype=bool),
-                    np.ones(len(y), np.float32))
-    extra_rows = Rows(head_matrix(s_extra), s_extra["graph"], y_extra, known,
-                      np.full(len(y_extra), args.extra_weight, np.float32))
+    dev_rows, extra_rows = head_rows(s_dev, y, s_extra, y_extra, known, args.extra_weight)
 
     # 4. Cross-validated figures, then the head fitted on everything.
     runs = cross_validate(dev_rows, extra_rows, args.c, taxonomy, fallback, args.folds,

@@ -182,9 +182,12 @@ def predicted_sets(scores: np.ndarray, thresholds: dict[str, float | None],
 
 
 def cross_validate(dev: Rows, extra: Rows, c: float, taxonomy: Taxonomy, fallback: dict,
-                   folds: int, repeats: int, inner_folds: int, seed: int) -> list[dict]:
+                   folds: int, repeats: int, inner_folds: int, seed: int,
+                   train_fraction: float = 1.0) -> list[dict]:
     """Per repeat: out-of-fold scores and, per point, predicted sets of every dev image,
-    each from a head, rules and thresholds fitted without its fold."""
+    each from a head, rules and thresholds fitted without its fold. With
+    `train_fraction` < 1 each fold is fitted on that share of its training images only
+    (a seeded draw), which is how a learning curve asks what more images would give."""
     runs = []
     progress = tqdm(total=folds * repeats, desc="cross-validation", unit="fold")
     for r in range(repeats):
@@ -192,7 +195,11 @@ def cross_validate(dev: Rows, extra: Rows, c: float, taxonomy: Taxonomy, fallbac
         predicted = {p: np.zeros(dev.y.shape, dtype=bool) for p in POINTS}
         rules = []
         splitter = KFold(folds, shuffle=True, random_state=seed + r)
+        draw = np.random.default_rng(seed + r)
         for train, test in splitter.split(dev.x):
+            if train_fraction < 1.0:
+                train = np.sort(draw.choice(train, round(len(train) * train_fraction),
+                                            replace=False))
             w, b, choice = fit_and_choose(dev.take(train), extra, c, taxonomy, fallback,
                                           inner_folds, seed + r)
             s = max_constraint(
