@@ -2,8 +2,7 @@
 
 Commons' maps are mostly locator maps (a country highlighted among grey neighbours),
 political maps (each country its own colour), blank outline maps and world maps in
-several projections, with or without labels; and scanned old maps, topographic sheets,
-road maps and weather fields (`paper_maps`). Each item is one region of focus
+several projections, with or without labels. Each item is one region of focus
 (a country; the world), so held-out maps show regions the model never saw.
 """
 
@@ -17,7 +16,6 @@ import matplotlib
 import numpy as np
 from PIL import Image
 
-from training.rendered import paper_maps
 from training.rendered.item import Item
 from training.rendered.npm import DEFAULT_PREFIX, package_dir
 
@@ -26,7 +24,6 @@ matplotlib.use("Agg")
 LABELS = ("Maps & Flags",)
 LICENCE = "public domain (Natural Earth) via npm world-atlas 2.0.2 (ISC)"
 PROJECTIONS = ("plate_carree", "mercator", "sinusoidal")
-STYLES = ("locator", "political", "outline", "relief")
 
 
 @cache
@@ -67,17 +64,12 @@ def _project(xy: np.ndarray, projection: str) -> np.ndarray:
     lon, lat = xy[:, 0], np.clip(xy[:, 1], -85, 85)
     if projection == "mercator":
         return np.column_stack([lon, np.degrees(np.log(np.tan(np.radians(45 + lat / 2))))])
-    if projection == "polar":  # azimuthal equidistant about the North Pole
-        r = 90 - xy[:, 1]
-        return np.column_stack([r * np.sin(np.radians(lon)), -r * np.cos(np.radians(lon))])
     if projection == "sinusoidal":
         return np.column_stack([lon * np.cos(np.radians(lat)), lat])
     return np.column_stack([lon, lat])
 
 
-def render(item: Item, rng: np.random.Generator, prefix: Path = DEFAULT_PREFIX,
-           style: str | None = None) -> Image.Image:
-    """One drawing of `item`, its style drawn at random unless `style` names one."""
+def render(item: Item, rng: np.random.Generator, prefix: Path = DEFAULT_PREFIX) -> Image.Image:
     import matplotlib.pyplot as plt
     from matplotlib.collections import PolyCollection
 
@@ -85,10 +77,7 @@ def render(item: Item, rng: np.random.Generator, prefix: Path = DEFAULT_PREFIX,
     projection = str(rng.choice(PROJECTIONS)) if not item.key else "plate_carree"
     if item.key and rng.random() < 0.3:
         projection = "mercator"
-    drawn = str(rng.choice([*STYLES, *paper_maps.STYLES]))
-    style = style or drawn
-    if style == "field" and not item.key:
-        projection = "polar"
+    style = str(rng.choice(["locator", "political", "outline", "relief"]))
     ocean = str(rng.choice(["#ffffff", "#cfe8fc", "#a6cee3", "#dfeef7"]))
     cmap = plt.get_cmap(str(rng.choice(["Pastel1", "Set3", "Pastel2", "tab20c", "Accent"])))
     fig = plt.figure(figsize=(rng.uniform(3, 6), rng.uniform(2.5, 5)), dpi=100)
@@ -102,8 +91,6 @@ def render(item: Item, rng: np.random.Generator, prefix: Path = DEFAULT_PREFIX,
         zoom = rng.uniform(1.3, 4.0)
         cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0, 1.0) * zoom / 2
         view = (cx - half, cx + half, cy - half * 0.8, cy + half * 0.8)
-    elif projection == "polar":
-        view = (-75, 75, -75, 75)
     else:
         view = (-180, 180, -60 if projection != "mercator" else -70, 85)
     polygons, faces = [], []
@@ -120,20 +107,14 @@ def render(item: Item, rng: np.random.Generator, prefix: Path = DEFAULT_PREFIX,
             face = str(rng.choice(["#c12838", "#e31a1c", "#fd8d3c", "#2b8cbe", "#31a354"]))
         for ring in rings:
             xy = _project(ring, projection)
-            if projection == "polar" and ring[:, 1].min() < 0:
-                continue
             (a, b), (c, d) = xy.min(axis=0), xy.max(axis=0)
             if c >= view[0] and a <= view[1] and d >= view[2] and b <= view[3]:
                 polygons.append(xy)
                 faces.append(face)
+    ax.add_collection(PolyCollection(polygons, facecolors=faces, edgecolors=edge, linewidths=width))
     ax.set_xlim(view[0], view[1])
     ax.set_ylim(view[2], view[3])
-    if style in paper_maps.STYLES:
-        paper_maps.draw(style, ax, rng, view, polygons)
-    else:
-        ax.add_collection(PolyCollection(polygons, facecolors=faces, edgecolors=edge,
-                                         linewidths=width))
-    if style not in paper_maps.STYLES and rng.random() < 0.4:
+    if rng.random() < 0.4:
         _labels(ax, shapes, projection, rng)
     if rng.random() < 0.3:
         ax.grid(True, color="#888888", linewidth=0.3)
