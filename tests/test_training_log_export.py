@@ -159,7 +159,8 @@ def test_read_log_uses_reviewed_labels_and_keeps_reviewed_rows(tmp_path):
     model = TopicModel.load()
     rows, stats = retrain_head.read_log(read_export(out).rows, model, cap=10, seed=0)
     assert stats["rows_used"] == 2 and stats["reviewed_rows_used"] == 2
-    assert stats["skipped"] == {"incomplete_walk": 1, "other_layout": 0, "no_topic": 1}
+    assert stats["skipped"] == {"incomplete_walk": 1, "other_layout": 0, "no_topic": 1,
+                                "kept_for_the_gate": 0}
     positives = {label for label, n in stats["positives"].items() if n}
     assert positives == {"Art", "Culture", "Places"}
 

@@ -11,7 +11,8 @@ categories imply and the labels reviewers accepted or rejected. Labels' noise is
 handled as the research did: only images whose category walk completed, none without a
 topic, and frequent labels capped (an image is kept while one of its labels has fewer
 than `--cap` kept positives); a reviewer's decision overrules the categories for its
-label, and reviewed images are always kept. Then, with the
+label, and reviewed images are always kept, except one in five (by SHA-1,
+`training.training_log.judges`), which only the promotion gate reads. Then, with the
 v3 build's own code (training.commons_head): one logistic regression per label on 80 %
 of the rows, and on the other 20 % the per-label choice between the graph's score, the
 learned one and their maximum, and the thresholds of each operating point (ORES'
@@ -40,7 +41,14 @@ from classifier.head import COMBINE_RULES
 from classifier.model import TopicModel
 from classifier.taxonomy import Taxonomy
 from training.commons_head import POINTS, Rows, choose, fit_linear, learned_scores
-from training.training_log import LogRow, decoded, export_from_store, head_matrix, read_export
+from training.training_log import (
+    LogRow,
+    decoded,
+    export_from_store,
+    head_matrix,
+    judges,
+    read_export,
+)
 
 CAP = 2000  # kept positives per label, at most (the frequent labels' cap)
 HOLDOUT = 0.2  # share of rows that choose the rules and thresholds
@@ -82,8 +90,10 @@ def read_log(log: Sequence[LogRow], model: TopicModel, cap: int,
     """The log's usable rows as head inputs (in the installed head's layout) and targets:
     complete walks, labels corrected by reviewers' decisions."""
     labels = model.labels
-    complete = [row for row in log if row.claimed is not None]
-    skipped = {"incomplete_walk": len(log) - len(complete), "other_layout": 0, "no_topic": 0}
+    judging = [row for row in log if judges(row)]
+    complete = [row for row in log if row.claimed is not None and not judges(row)]
+    skipped = {"incomplete_walk": len(log) - len(complete) - len(judging), "other_layout": 0,
+               "no_topic": 0, "kept_for_the_gate": len(judging)}
     topic_sets = [labelled(row, model.taxonomy) for row in complete]
     reviewed = np.array([row.reviewed for row in complete], bool)
     skipped["no_topic"] = sum(1 for t, r in zip(topic_sets, reviewed, strict=True)
@@ -143,7 +153,7 @@ def write_model(model: TopicModel, out: Path, weights: np.ndarray, bias: np.ndar
     np.savez(head_file, weights=weights.astype(np.float32), bias=bias.astype(np.float32))
     card["files"][head_file.name] = {"sha256": file_sha256(head_file),
                                      "bytes": head_file.stat().st_size}
-    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M")
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     card["version"] = f"{model.version}+log.{stamp}"
     card["head"]["combine"] = {label: COMBINE_RULES[r]
                                for label, r in zip(model.labels, choice.rule, strict=True)}

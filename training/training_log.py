@@ -134,3 +134,13 @@ def predicted_sets(model: TopicModel, inputs: Sequence[HeadInputs],
                             model.taxonomy)
     thresholds = model.thresholds(point)
     return [predicted_labels(row, model.taxonomy, thresholds) for row in scores]
+
+
+JUDGE_SHARE = 5  # one reviewed image in this many is the promotion gate's, never trained on
+
+
+def judges(row: LogRow) -> bool:
+    """Whether a reviewed image is kept for the promotion gate's second judge (chosen by
+    its SHA-1, so retraining and the gate agree without sharing anything else): its
+    reviews then never teach a candidate, and the gate's precision is out of sample."""
+    return row.reviewed and int(row.sha1[-8:], 16) % JUDGE_SHARE == 0
