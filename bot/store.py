@@ -802,20 +802,27 @@ class Store:
                 )
             )
 
-    def _insert_training_row(self, conn: Connection, row: TrainingLogRecord) -> None:
+    def _insert_training_row(self, conn: Connection, row: TrainingLogRecord) -> bool:
         t = training_log_table
-        if conn.execute(select(t.c.sha1).where(t.c.sha1 == row.sha1)).first() is None:
-            conn.execute(
-                t.insert().values(
-                    sha1=row.sha1,
-                    model_version=row.model_version,
-                    inputs=row.inputs,
-                    layout=row.layout,
-                    claimed_topics=_topics_json(row.claimed_topics),
-                    walk_complete=row.claimed_topics is not None,
-                    created_at=_now(),
-                )
+        if conn.execute(select(t.c.sha1).where(t.c.sha1 == row.sha1)).first() is not None:
+            return False
+        conn.execute(
+            t.insert().values(
+                sha1=row.sha1,
+                model_version=row.model_version,
+                inputs=row.inputs,
+                layout=row.layout,
+                claimed_topics=_topics_json(row.claimed_topics),
+                walk_complete=row.claimed_topics is not None,
+                created_at=_now(),
             )
+        )
+        return True
+
+    def add_training_rows(self, rows: Sequence[TrainingLogRecord]) -> int:
+        """Training-log rows of files the bot never saw (the backfill's), in one
+        transaction; an image that has a row keeps it. Returns how many were added."""
+        return self._write(lambda conn: sum(self._insert_training_row(conn, r) for r in rows))
 
     def prune_training_log(self, max_rows: int, retention_days: float) -> int:
         """Drop training-log rows older than `retention_days` (0: no age limit), then the
