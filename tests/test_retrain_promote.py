@@ -250,3 +250,22 @@ def test_judged_against_the_installed_model_on_peoples_labels(trained, tmp_path,
     # judged on the labels the log refitted, never on 3.0.0's own dev-fitted weights
     assert set(report["judged_on"]["candidate"]["labels"]) <= {*FLAG_TOPICS, *PHOTO_TOPICS}
     assert report["promoted"] == (code == 0) == (not report["reasons"])
+
+
+@pytest.mark.slow  # imports TensorFlow
+def test_the_hierarchical_head_learns_and_is_promoted(trained, tmp_path, capsys):
+    """`--head hierarchical` (C-HMCNN(h) with MCLoss, in the runtime's linear form) on the
+    same log: a usable model that the gate prefers to the shuffled one."""
+    pytest.importorskip("tensorflow")
+    out = tmp_path / "hierarchical"
+    assert retrain_head.main(["--from-store", str(trained["true_config"]), "--out", str(out),
+                              "--head", "hierarchical"]) == 0
+    stats = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert stats["head"] == "hierarchical"
+    model, installed = TopicModel.load(out), TopicModel.load()
+    j = model.labels.index("Maps & Flags")
+    assert not np.array_equal(model.head.weights[:, j], installed.head.weights[:, j])
+    code = promote.main([str(out), "--installed", str(trained["shuffled"]),
+                         "--install-to", str(tmp_path / "m"), "--dev", str(trained["dev"])])
+    report = json.loads((out / promote.REPORT).read_text())
+    assert code == 0 and report["judged_on"]["candidate"]["micro_f1"] > 0.9, report["reasons"]

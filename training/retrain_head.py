@@ -14,12 +14,14 @@ than `--cap` kept positives); a reviewer's decision overrules the categories for
 label, and reviewed images are always kept, except one in five (by SHA-1,
 `training.training_log.judges`), which only the promotion gate reads. Then, with the
 v3 build's own code (training.commons_head): one logistic regression per label on 80 %
-of the rows, and on the other 20 % the per-label choice between the graph's score, the
-learned one and their maximum, and the thresholds of each operating point (ORES'
-grammar). The model directory written is the installed one with the new head: the same
-int8 graph and detector (copied, so the int8 agreement recorded for the graph still
-holds), a new head.npz, and model.json with the new rules, thresholds and sha256s. CPU
-only; whether it replaces the installed model is `python -m training.promote`'s call.
+of the rows (or, with --head hierarchical, C-HMCNN(h) trained with MCLoss,
+training.hierarchical_head; scripts/compare_retrain_heads.py measures the two), and
+on the other 20 % the per-label choice between the graph's score, the learned one and
+their maximum, and the thresholds of each operating point (ORES' grammar). The model
+directory written is the installed one with the new head: the same int8 graph and
+detector (copied, so the int8 agreement recorded for the graph still holds), a new
+head.npz, and model.json with the new rules, thresholds and sha256s. CPU only; whether
+it replaces the installed model is `python -m training.promote`'s call.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from classifier.head import COMBINE_RULES
 from classifier.model import TopicModel
 from classifier.taxonomy import Taxonomy
 from training.commons_head import POINTS, Rows, choose, fit_linear, learned_scores
+from training.hierarchical_head import fit_hierarchical
 from training.training_log import (
     LogRow,
     decoded,
@@ -53,6 +56,7 @@ from training.training_log import (
 CAP = 2000  # kept positives per label, at most (the frequent labels' cap)
 HOLDOUT = 0.2  # share of rows that choose the rules and thresholds
 C = 0.05  # the logistic regressions' inverse regularisation
+HEADS = ("linear", "hierarchical")
 MIN_POSITIVES = 20  # a label with fewer positives in the fitting rows keeps the installed head's
 
 
@@ -115,20 +119,39 @@ def read_log(log: Sequence[LogRow], model: TopicModel, cap: int,
     return rows, stats
 
 
-def fit(rows: Rows, model: TopicModel, c: float, seed: int):
-    """(weights, bias, Choice, fitted labels): per label a regression on the fitting rows
-    (a progress bar over labels), then rules and thresholds on the held-out rows. Labels
-    with too few positives keep the installed head's weights, rule and thresholds."""
+def split(rows: Rows, seed: int) -> tuple[Rows, Rows, np.ndarray]:
+    """(fitting rows, held-out rows, labels that can be fitted): a seeded 80/20 split;
+    a label is fitted with MIN_POSITIVES positives to fit on and one held out."""
     order = np.random.default_rng(seed).permutation(len(rows.y))
     cut = int(len(order) * (1 - HOLDOUT))
     train, held = rows.take(order[:cut]), rows.take(order[cut:])
-    fitted = (train.y.sum(axis=0) >= MIN_POSITIVES) & (held.y.sum(axis=0) > 0)
+    return train, held, (train.y.sum(axis=0) >= MIN_POSITIVES) & (held.y.sum(axis=0) > 0)
+
+
+def fit_head(train: Rows, fitted: np.ndarray, model: TopicModel, c: float, seed: int,
+             head: str) -> tuple[np.ndarray, np.ndarray]:
+    """The installed head's weights with the `fitted` labels' refitted on `train`: one
+    logistic regression per label (a progress bar over labels), or the hierarchical
+    head (C-HMCNN(h) with MCLoss, all labels at once)."""
     weights, bias = model.head.weights.copy(), model.head.bias.copy()
+    if head == "hierarchical":
+        w, b = fit_hierarchical(train, c, model.taxonomy, seed)
+        weights[:, fitted], bias[fitted] = w[:, fitted], b[fitted]
+        return weights, bias
     for j in tqdm(np.flatnonzero(fitted), desc="fitting the head", unit="label"):
         one = np.zeros_like(fitted)
         one[j] = True
         w, b = fit_linear(train, c, one)
         weights[:, j], bias[j] = w[:, j], b[j]
+    return weights, bias
+
+
+def fit(rows: Rows, model: TopicModel, c: float, seed: int, head: str = "linear"):
+    """(weights, bias, Choice, fitted labels): the head fitted on the fitting rows, then
+    rules and thresholds on the held-out rows. Labels with too few positives keep the
+    installed head's weights, rule and thresholds."""
+    train, held, fitted = split(rows, seed)
+    weights, bias = fit_head(train, fitted, model, c, seed, head)
     learned = learned_scores(held.x, weights, bias)
     choice = choose(held.y, held.graph, learned, fitted, model.taxonomy,
                     fallback=model.operating_points)
@@ -196,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cap", type=int, default=CAP,
                         help="kept positives per label at most (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="for the cap and the split")
+    parser.add_argument("--head", choices=HEADS, default="linear",
+                        help="linear: one logistic regression per label; hierarchical: "
+                        "C-HMCNN(h) with MCLoss, needs TensorFlow (default: %(default)s)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     since = args.since.replace(tzinfo=None) if args.since else None
@@ -214,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    weights, bias, choice, fitted = fit(rows, model, C, args.seed)
+    weights, bias, choice, fitted = fit(rows, model, C, args.seed, args.head)
+    stats["head"] = args.head
     stats["seconds"] = round(time.perf_counter() - started, 1)
     write_model(model, args.out, weights, bias, choice, fitted, stats)
     print(json.dumps({"out": str(args.out), **stats}))
