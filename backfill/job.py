@@ -65,10 +65,21 @@ RESULT_FIELDS = [
     T.StructField("operating_point", T.StringType(), False),
     T.StructField("predictions", T.ArrayType(T.StringType()), True),
     T.StructField("probabilities", T.MapType(T.StringType(), T.DoubleType()), True),
+    # with --training-log: what the learned head read, as the bot's training log keeps it
+    T.StructField("head_inputs", T.BinaryType(), True),
+    T.StructField("head_layout", T.StringType(), True),
     *(T.StructField(name, kind, True) for name, kind in PASSTHROUGH.items()),
     T.StructField("model_version", T.StringType(), False),  # the partition column, last
 ]
 OUTPUT_SCHEMA = T.StructType(RESULT_FIELDS)
+HEAD_COLUMNS = ("head_inputs", "head_layout")
+
+
+def output_schema(training_log: bool) -> T.StructType:
+    """The columns a run writes: the head's inputs only with --training-log (an output
+    folder may then hold parts with and without them; readers see null where absent)."""
+    return T.StructType([f for f in RESULT_FIELDS
+                         if training_log or f.name not in HEAD_COLUMNS])
 
 
 class InputTableError(ValueError):
@@ -83,6 +94,7 @@ class BackfillSettings:
     operating_point: str
     batch_size: int = 32  # images per interpreter call
     timeout: float = 30.0  # seconds per thumbnail download
+    training_log: bool = False  # also keep the head's inputs (head_inputs, head_layout)
 
 
 @dataclass(frozen=True)
@@ -126,15 +138,17 @@ def classify_part(model: TopicModel, part: pd.DataFrame, settings: BackfillSetti
             rows[i] = {"outcome": data.outcome, "error": data.message,
                        "model_name": model.name, "model_version": model.version,
                        "operating_point": settings.operating_point,
-                       "predictions": None, "probabilities": None}
+                       "predictions": None, "probabilities": None,
+                       **(dict.fromkeys(HEAD_COLUMNS) if settings.training_log else {})}
         else:
             readable.append((i, data))
-    for row in classify_batch(model, readable, settings.operating_point):
+    for row in classify_batch(model, readable, settings.operating_point,
+                              with_inputs=settings.training_log):
         rows[row.pop("key")] = row
     out = pd.DataFrame(rows)
     for name in ("sha1", "title", *PASSTHROUGH):
         out[name] = part[name].to_numpy() if name in part else None
-    return out[[f.name for f in RESULT_FIELDS]]
+    return out[output_schema(settings.training_log).names]
 
 
 def _missing(value: object) -> bool:
@@ -180,6 +194,7 @@ def run_backfill(
     batch_size: int = 32,
     timeout: float = 30.0,
     progress: Callable[[str], None] = log.info,
+    training_log: bool = False,
 ) -> BackfillSummary:
     """Classify every file of the input that has no row yet for this model version."""
     started = time.perf_counter()
@@ -189,6 +204,7 @@ def run_backfill(
         operating_point=operating_point or model.default_operating_point,
         batch_size=batch_size,
         timeout=timeout,
+        training_log=training_log,
     )
     model.thresholds(settings.operating_point)  # an unknown point fails here, not on workers
     files = read_input(spark, input_path)
@@ -208,7 +224,8 @@ def run_backfill(
         # skip done files), so a cached plan would be invalidated by this very write and
         # recomputed, against the new rows, for the counts.
         result = part.mapInPandas(
-            functools.partial(classify_frames, settings=settings), OUTPUT_SCHEMA
+            functools.partial(classify_frames, settings=settings),
+            output_schema(settings.training_log),
         ).localCheckpoint(eager=True)
         result.write.mode("append").partitionBy("model_version").parquet(output_path)
         counts = {r["outcome"]: r["count"] for r in result.groupBy("outcome").count().collect()}

@@ -45,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=32, help="images per model call")
     parser.add_argument("--timeout", type=float, default=30.0,
                         help="seconds per thumbnail download")
+    parser.add_argument("--training-log", action="store_true",
+                        help="also keep what the learned head read (head_inputs, head_layout, "
+                        "about 1.4 KB a file) for backfill.import_training_log")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     logging.getLogger("py4j").setLevel(logging.WARNING)
@@ -55,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary = run_backfill(
             spark, args.input, args.output, model_dir=args.model,
             operating_point=args.operating_point, chunk_files=args.chunk_files,
-            batch_size=args.batch_size, timeout=args.timeout,
+            batch_size=args.batch_size, timeout=args.timeout, training_log=args.training_log,
         )
     except (InputTableError, ModelArtifactError, ValueError) as err:
         print(f"backfill: {err}", file=sys.stderr)

@@ -40,6 +40,7 @@ from bot.config import (
 from bot.deletions import learn_deletions
 from bot.flag_review import publish_flags
 from bot.publisher import FAILURES, Publisher, PublishResult, publish_from_store
+from bot.record_promotion import record_installed
 from bot.report import PageStyle
 from bot.site import LoginError, expected_user, log_in, open_site
 from bot.store import Store
@@ -139,6 +140,8 @@ class Bot:
             self.store = Store(config.store_url())
         except (SQLAlchemyError, OSError) as err:
             raise ConfigError(f"[store] cannot open {config.store_url()}: {err}") from None
+        if path is not None and record_installed(self.store, path):
+            log.info("recorded the promotion of the installed model %s", self.model.version)
         self.site = open_site(config.wiki)
         user = log_in(self.site, required=not config.dry_run) or ANONYMOUS_BOT
         graph = LiveCategoryGraph(

@@ -1,7 +1,8 @@
 """`python -m bot.status`: what the bot has done and whether it is healthy.
 
 It prints the cursor, the lag behind the newest upload on the wiki, the outcomes of the
-last hour and day, the last error and the model of the last pass, whether it runs dry,
+last hour and day, the last error and the model of the last pass, the installed model
+and the promotion gate's last decision (`bot.record_promotion`), whether it runs dry,
 the kill switch, the last successful page save and any page whose last save failed,
 and the suggestions awaiting review and active flags, one fact per line on
 standard output (what `toolforge jobs logs` shows best), and exits 1 when the bot is
@@ -33,9 +34,10 @@ from pathlib import Path
 import requests
 from pywikibot.family import Family
 
-from bot.config import Config, ConfigError, find_config
+from bot.config import Config, ConfigError, find_config, resolve_path
 from bot.publisher import FAILURES, kill_switch_says_run
-from bot.store import FLAG_ACTIVE, REVIEWABLE_STATES, Cursor, Store
+from bot.store import FLAG_ACTIVE, REVIEWABLE_STATES, Cursor, PromotionRecord, Store
+from classifier.artifact import DEFAULT_MODEL_DIR, ModelArtifactError, read_card
 
 EXIT_HEALTHY, EXIT_UNHEALTHY, EXIT_CONFIG = 0, 1, 2
 TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
@@ -119,6 +121,26 @@ def create_hint(config: Config, title: str) -> str:
     )
 
 
+def installed_model(config: Config) -> dict:
+    """The model the bot's next start loads: its directory and version (read from its
+    model.json alone, without loading it), or why it cannot be read."""
+    path = resolve_path(config.model.path) if config.model.path else DEFAULT_MODEL_DIR
+    try:
+        card = read_card(path)
+    except ModelArtifactError as err:
+        return {"path": str(path), "version": None, "problem": str(err)}
+    return {"path": str(path), "version": f"{card.name} {card.version}", "problem": None}
+
+
+def promotion(record: PromotionRecord | None) -> dict | None:
+    """The last decision of the promotion gate (bot.record_promotion), JSON-ready."""
+    if record is None:
+        return None
+    return {"at": record.decided_at.strftime(TIMESTAMP), "decision": record.decision,
+            "candidate": record.candidate_version, "installed": record.installed_version,
+            "reasons": record.figures.get("reasons") or [], "report": record.report_path}
+
+
 def _seconds_between(earlier: str, later: str) -> float:
     parse = lambda ts: datetime.strptime(ts, TIMESTAMP)  # noqa: E731
     return (parse(later) - parse(earlier)).total_seconds()
@@ -188,6 +210,8 @@ def collect(config: Config, max_pass_age: float, max_lag: float, now: datetime) 
         "model": None
         if last_pass is None
         else {"name": last_pass.model_name, "version": last_pass.model_version},
+        "installed_model": installed_model(config),
+        "last_promotion": promotion(store.last_promotion()),
         "dry_run": config.dry_run,
         "kill_switch": switch,
         "last_save": _last_save(saves),
@@ -226,6 +250,22 @@ def _switch_line(status: dict) -> str:
     return f"kill switch: {switch['page']} says {'run' if switch['state'] == 'on' else 'stop'}"
 
 
+def _model_lines(status: dict) -> list[str]:
+    installed, last = status["installed_model"], status["last_promotion"]
+    lines = [
+        f"installed model: {installed['version']} ({installed['path']})"
+        if installed["problem"] is None
+        else f"installed model: unreadable: {installed['problem']}",
+    ]
+    if last is None:
+        lines.append("last promotion: none recorded")
+    else:
+        why = f": {'; '.join(last['reasons'])}" if last["reasons"] else ""
+        lines.append(f"last promotion: {last['at']} {last['decision']} {last['candidate']} "
+                     f"(against {last['installed']}){why}")
+    return lines
+
+
 def render(status: dict) -> list[str]:
     """One line per fact, each readable alone in a log viewer."""
     cursor, newest, last = status["cursor"], status["newest_upload"], status["last_pass"]
@@ -257,6 +297,7 @@ def render(status: dict) -> list[str]:
     lines.append(
         "model: unknown" if model is None else f"model: {model['name']} {model['version']}"
     )
+    lines += _model_lines(status)
     save = status["last_save"]
     lines += [
         f"dry run (as configured): {'on' if status['dry_run'] else 'off (publishing)'}",

@@ -83,6 +83,7 @@ SUGGESTION_STATES = ("pending", "published", "accepted", "rejected", "withdrawn"
 # Shown on a worklist and in the review tool: nobody has judged them yet.
 REVIEWABLE_STATES = ("pending", "published")
 REVIEW_DECISIONS = ("accepted", "rejected")
+PROMOTION_DECISIONS = ("promoted", "refused")
 
 DELETIONS_CURSOR = "deletions"  # the delete log read so far (bot.deletions)
 
@@ -316,6 +317,22 @@ training_log_table = Table(
     **MYSQL_TABLE,
 )
 
+promotions_table = Table(
+    "promotions",  # each decision of training.promote, recorded by bot.record_promotion
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("decided_at", DateTime, nullable=False),  # when the gate decided (its report's)
+    Column("candidate_version", String(64), nullable=False),
+    Column("installed_version", String(64), nullable=False),  # the model it was judged against
+    Column("decision", String(16), nullable=False),  # promoted or refused
+    Column("figures", Text, nullable=False),  # JSON: the reasons and the key figures
+    Column("report_path", Text, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    # one row per decision however often its report is recorded
+    UniqueConstraint("candidate_version", "decided_at", name="uq_promotions_decision"),
+    **MYSQL_TABLE,
+)
+
 
 @dataclass(frozen=True)
 class Cursor:
@@ -354,6 +371,18 @@ class TrainingLogRecord:
     inputs: bytes
     layout: str
     claimed_topics: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class PromotionRecord:
+    """One decision of the promotion gate (`training.promote`'s promotion.json)."""
+
+    decided_at: datetime
+    candidate_version: str
+    installed_version: str
+    decision: str  # one of PROMOTION_DECISIONS
+    figures: dict
+    report_path: str
 
 
 @dataclass(frozen=True)
@@ -773,20 +802,27 @@ class Store:
                 )
             )
 
-    def _insert_training_row(self, conn: Connection, row: TrainingLogRecord) -> None:
+    def _insert_training_row(self, conn: Connection, row: TrainingLogRecord) -> bool:
         t = training_log_table
-        if conn.execute(select(t.c.sha1).where(t.c.sha1 == row.sha1)).first() is None:
-            conn.execute(
-                t.insert().values(
-                    sha1=row.sha1,
-                    model_version=row.model_version,
-                    inputs=row.inputs,
-                    layout=row.layout,
-                    claimed_topics=_topics_json(row.claimed_topics),
-                    walk_complete=row.claimed_topics is not None,
-                    created_at=_now(),
-                )
+        if conn.execute(select(t.c.sha1).where(t.c.sha1 == row.sha1)).first() is not None:
+            return False
+        conn.execute(
+            t.insert().values(
+                sha1=row.sha1,
+                model_version=row.model_version,
+                inputs=row.inputs,
+                layout=row.layout,
+                claimed_topics=_topics_json(row.claimed_topics),
+                walk_complete=row.claimed_topics is not None,
+                created_at=_now(),
             )
+        )
+        return True
+
+    def add_training_rows(self, rows: Sequence[TrainingLogRecord]) -> int:
+        """Training-log rows of files the bot never saw (the backfill's), in one
+        transaction; an image that has a row keeps it. Returns how many were added."""
+        return self._write(lambda conn: sum(self._insert_training_row(conn, r) for r in rows))
 
     def prune_training_log(self, max_rows: int, retention_days: float) -> int:
         """Drop training-log rows older than `retention_days` (0: no age limit), then the
@@ -810,12 +846,17 @@ class Store:
 
         return self._write(work)
 
-    def training_log(self, since: datetime | None = None, batch: int = 5000) -> Iterable[Row]:
-        """Training-log rows whose category walk completed (created at or after `since`),
-        in SHA-1 order, read `batch` at a time so a million rows never sit in one result."""
+    def training_log(
+        self, since: datetime | None = None, batch: int = 5000, complete_only: bool = True
+    ) -> Iterable[Row]:
+        """Training-log rows whose category walk completed (every row: `complete_only`
+        false), created at or after `since`, in SHA-1 order, read `batch` at a time so a
+        million rows never sit in one result."""
         t = training_log_table
-        query = select(t.c.sha1, t.c.model_version, t.c.inputs, t.c.layout, t.c.claimed_topics)
-        query = query.where(t.c.walk_complete.is_(True))
+        query = select(t.c.sha1, t.c.model_version, t.c.inputs, t.c.layout, t.c.claimed_topics,
+                       t.c.walk_complete, t.c.created_at)
+        if complete_only:
+            query = query.where(t.c.walk_complete.is_(True))
         if since is not None:
             query = query.where(t.c.created_at >= since)
         after = ""
@@ -828,6 +869,65 @@ class Store:
             if len(rows) < batch:
                 return
             after = rows[-1].sha1
+
+    def training_log_count(self, since: datetime | None = None) -> int:
+        """Rows of the training log (created at or after `since`)."""
+        t = training_log_table
+        query = select(func.count()).select_from(t)
+        if since is not None:
+            query = query.where(t.c.created_at >= since)
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar_one()
+
+    def reviewed_labels(self) -> dict[str, dict[str, str]]:
+        """{sha1: {label: accepted or rejected}} from the standing reviews: what people
+        said about a file's topics, the clean labels of a retraining. Where two titles of
+        the same image were reviewed for one label, the later review counts."""
+        r, s = reviews_table, suggestions_table
+        query = (
+            select(s.c.sha1, s.c.label, r.c.decision)
+            .select_from(r)
+            .join(s, s.c.id == r.c.live_suggestion_id)
+            .where(r.c.live_suggestion_id.is_not(None))
+            .order_by(r.c.reviewed_at, r.c.id)
+        )
+        labels: dict[str, dict[str, str]] = {}
+        with self.engine.connect() as conn:
+            for sha1, label, decision in conn.execute(query):
+                labels.setdefault(sha1, {})[label] = decision
+        return labels
+
+    def record_promotion(self, record: PromotionRecord) -> bool:
+        """Keep one decision of the promotion gate; False when it was recorded before."""
+        if record.decision not in PROMOTION_DECISIONS:
+            raise ValueError(f"a promotion is one of {PROMOTION_DECISIONS}, "
+                             f"not {record.decision!r}")
+        p = promotions_table
+
+        def work(conn: Connection) -> bool:
+            known = conn.execute(
+                select(p.c.id).where(p.c.candidate_version == record.candidate_version,
+                                     p.c.decided_at == record.decided_at)
+            ).first()
+            if known is not None:
+                return False
+            values = dataclasses.asdict(record) | {"figures": json.dumps(record.figures),
+                                                   "recorded_at": _now()}
+            conn.execute(p.insert().values(**values))
+            return True
+
+        return self._write(work)
+
+    def last_promotion(self) -> PromotionRecord | None:
+        """The latest decision of the promotion gate, or None."""
+        p = promotions_table
+        query = select(p.c.decided_at, p.c.candidate_version, p.c.installed_version,
+                       p.c.decision, p.c.figures, p.c.report_path)
+        with self.engine.connect() as conn:
+            row = conn.execute(query.order_by(p.c.decided_at.desc(), p.c.id.desc())).first()
+        if row is None:
+            return None
+        return PromotionRecord(*row[:4], json.loads(row.figures), row.report_path)
 
     def _insert_flag(self, conn: Connection, file: FileRecord, flag: FlagRecord) -> None:
         """One listing per file title. A rerun of the same upload event changes nothing;

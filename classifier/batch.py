@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 
-from classifier.images import ImageError
+from classifier.head_inputs import encode
+from classifier.images import ImageError, decode_image
 from classifier.model import TopicModel
 
 CLASSIFIED = "classified"
@@ -29,6 +30,7 @@ def classify_batch(
     model: TopicModel,
     items: Sequence[tuple[Hashable, bytes]],
     operating_point: str | None = None,
+    with_inputs: bool = False,
 ) -> list[dict]:
     """(key, encoded image) pairs -> one row per pair, in input order.
 
@@ -36,10 +38,17 @@ def classify_batch(
     decoder's message), `model_name`, `model_version`, `operating_point`, and, when
     classified, `predictions` (labels over the operating point's thresholds, in taxonomy
     order) and `probabilities` (every label's score, rounded as `Prediction.to_dict`
-    rounds); both are None for an image that could not be used.
+    rounds); both are None for an image that could not be used. With `with_inputs`,
+    also `head_inputs` and `head_layout`: what the learned head read, as the bot's
+    training log stores it (`classifier.head_inputs.encode`; None without a head or an
+    image), from the same inference.
     """
     point = operating_point or model.default_operating_point
-    results = model.predict_bytes([data for _, data in items], operating_point=point)
+    if with_inputs:
+        decoded = [_decoded(data, model) for _, data in items]
+        results = model.predict_images(decoded, operating_point=point, return_inputs=True)
+    else:
+        results = model.predict_bytes([data for _, data in items], operating_point=point)
     rows = []
     for (key, _), result in zip(items, results, strict=True):
         row = {
@@ -55,5 +64,17 @@ def classify_batch(
             shown = result.to_dict()
             row.update(outcome=CLASSIFIED, error=None, predictions=shown["predictions"],
                        probabilities=shown["probabilities"])
+        if with_inputs:
+            inputs = None if isinstance(result, ImageError) else result.head_inputs
+            row["head_inputs"], row["head_layout"] = (None, None) if inputs is None \
+                else encode(inputs)
         rows.append(row)
     return rows
+
+
+def _decoded(data: bytes, model: TopicModel):
+    """An image decoded as `TopicModel.predict_bytes` decodes it, or its ImageError."""
+    try:
+        return decode_image(data, min_size=max(model.input_sizes))
+    except ImageError as err:
+        return err

@@ -109,7 +109,7 @@ def logging_cost(model: TopicModel, uploads: int, folder: Path) -> dict:
     return out
 
 
-def retraining_time(model: TopicModel, n: int, folder: Path) -> dict:
+def retraining_time(model: TopicModel, n: int, folder: Path, head: str) -> dict:
     store_path = folder / "log.sqlite"
     store = Store(f"sqlite:///{store_path}")
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -129,25 +129,27 @@ def retraining_time(model: TopicModel, n: int, folder: Path) -> dict:
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "training.retrain_head", "--from-store",
-         str(folder / "config.toml"), "--out", str(folder / "model")],
+         str(folder / "config.toml"), "--out", str(folder / "model"), "--head", head],
         cwd=REPO, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     if done.returncode:
         raise SystemExit(done.stderr[-2000:])
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    return {"retrain_rows_in_log": result["rows_in_log"], "retrain_rows_used":
-            result["rows_used"], "retrain_seconds": round(seconds, 1)}
+    return {"retrain_head": head, "retrain_rows_in_log": result["rows_in_log"],
+            "retrain_rows_used": result["rows_used"], "retrain_seconds": round(seconds, 1)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000, help="synthetic rows to retrain on")
     parser.add_argument("--uploads", type=int, default=1000, help="uploads for the logging cost")
+    parser.add_argument("--head", choices=("linear", "hierarchical"), default="linear",
+                        help="the head retrain_head fits (default: %(default)s)")
     args = parser.parse_args()
     model = TopicModel.load()
     with tempfile.TemporaryDirectory() as tmp:
         result = logging_cost(model, args.uploads, Path(tmp))
-        result |= retraining_time(model, args.rows, Path(tmp))
+        result |= retraining_time(model, args.rows, Path(tmp), args.head)
     for key, value in result.items():
         print(f"{key:45} {value}")
     print(json.dumps(result))

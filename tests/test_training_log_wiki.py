@@ -2,7 +2,8 @@
 category tree, `python -m bot.run --once` logs what the head read and the topics the
 categories imply, `python -m training.retrain_head` fits a head from that store, and
 `python -m training.promote` prefers it to a head fitted on shuffled labels of the same
-images, and refuses the shuffled one against it. Its own wiki, so that its uploads
+images, and refuses the shuffled one against it; the bot's next start with the promoted
+model records the decision in its store. Its own wiki, so that its uploads
 never reach another test's passes."""
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import shutil
 
 import pytest
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from bot.store import Store, files_table
+from bot.store import Store, files_table, promotions_table
+from classifier.model import TopicModel
 from tests.conftest import bot_env, write_bot_config
 from tests.test_bot_wiki import _summary
 from tests.test_retrain_promote import FLAG_TOPICS, PHOTO_TOPICS, _dev, _log
@@ -99,3 +101,17 @@ def test_uploads_to_a_promoted_head(learning_wiki, tmp_path):
     assert promote.main([str(wiki_model), "--installed", str(shuffled),
                          "--install-to", str(target), "--dev", str(dev)]) == 0
     assert (target / "model.json").is_file()
+    # the bot's next start with the promoted model records its decision, once
+    write_bot_config(cwd / "config.toml", wiki.api_url,
+                     store={"path": str(cwd / "var" / "bot.sqlite")},
+                     report={"page_prefix": "User:Bot/Topics/Learning",
+                             "kill_switch_page": "User:Bot/Run/Learning"},
+                     model={"path": str(target)})
+    for _ in range(2):
+        _summary(run_bot(["--once", "--since", since], cwd, env, timeout=600))
+    promotion = store.last_promotion()
+    assert promotion.decision == "promoted"
+    assert promotion.candidate_version == TopicModel.load(target).version
+    assert promotion.report_path == str((target / promote.REPORT).resolve())
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(promotions_table)).scalar_one() == 1

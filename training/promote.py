@@ -2,6 +2,7 @@
 labels say it is not worse.
 
     python -m training.promote CANDIDATE_DIR --install-to DIR [--installed DIR] [--dev DIR]
+                               [--reviews LOG.parquet | --reviews-from-store CONFIG]
 
 Both models are scored on the people-labelled Commons images (training.evaluate_commons'
 logic): a model whose build learned from those images reports its recorded
@@ -13,10 +14,18 @@ images, so their figures there would be in-sample), the candidate must have micr
 macro F1 at least the installed model's, and no label's precision may fall by more than
 `--margin` (a precision the installed model showed on fewer than 5 suggestions is too
 uncertain to hold it back).
+Reviewers' decisions are the second judge: given the bot's training log (an export of
+`python -m bot.export_training_log`, or the bot's config to run it), the suggestions
+reviewers accepted or rejected on images kept out of retraining (one reviewed image in
+five, `training.training_log.judges`) are predicted by both models from their logged
+head inputs; with at least `--min-reviewed` such (image, label) pairs, the candidate's
+precision on them (accepted among those it predicts) may not fall by more than
+`--margin` below the installed model's.
 Then the candidate is copied to `--install-to` (the bot's `[model] path`; the model
 there before is kept as `<DIR>.previous`); otherwise it stays where it is. Either way
-its report is written to CANDIDATE_DIR/promotion.json and printed. Exit status: 0
-promoted, 1 refused, 2 error.
+its report is written to CANDIDATE_DIR/promotion.json (so a promoted copy carries it,
+and the bot records it at its next start) and printed; `python -m bot.record_promotion`
+records a refusal in the bot's store. Exit status: 0 promoted, 1 refused, 2 error.
 """
 
 from __future__ import annotations
@@ -32,11 +41,21 @@ from classifier.artifact import DEFAULT_MODEL_DIR
 from classifier.model import TopicModel
 from training import commons_dev
 from training.evaluate_commons import RECORDED, recorded, run_model
+from training.training_log import (
+    LogExport,
+    decoded,
+    export_from_store,
+    fits,
+    judges,
+    predicted_sets,
+    read_export,
+)
 
 MARGIN = 0.05  # the most a label's precision at the default point may fall
 # a precision from fewer suggestions than this says too little to block a promotion
 MIN_PREDICTED = 5
 REPORT = "promotion.json"
+MIN_REVIEWED = 50  # reviewed (image, label) pairs the second judge needs to speak
 
 
 def evaluate(model: TopicModel, dev: commons_dev.CommonsDev, point: str) -> dict:
@@ -84,6 +103,44 @@ def judge(candidate: dict, installed: dict, labels: list[str], margin: float) ->
     return reasons
 
 
+def reviewed_pairs(log: LogExport, models: list[TopicModel]):
+    """(inputs, pairs): the logged inputs of the gate's reviewed images that fit every
+    model, and the (row, label, accepted) decisions on them."""
+    rows = [row for row in log.rows if judges(row)]
+    kept, inputs = decoded(models[0], rows)
+    fit = [n for n, x in enumerate(inputs) if all(fits(m, x) for m in models[1:])]
+    pairs = [(n, label, decision) for n, i in enumerate(kept[k] for k in fit)
+             for decision, labels in ((True, rows[i].accepted), (False, rows[i].rejected))
+             for label in labels if label in models[0].labels]
+    return [inputs[k] for k in fit], pairs
+
+
+def reviewed_precision(model: TopicModel, inputs, pairs, point: str) -> dict:
+    """Of the reviewed pairs the model predicts at `point`, how many reviewers accepted."""
+    sets = predicted_sets(model, inputs, point)
+    hits = [accepted for n, label, accepted in pairs if label in sets[n]]
+    return {"version": model.version, "predicted": len(hits), "accepted": sum(hits),
+            "precision": round(sum(hits) / len(hits), 4) if hits else None}
+
+
+def judge_by_reviews(candidate: TopicModel, installed: TopicModel, log: LogExport,
+                     point: str, min_pairs: int, margin: float) -> tuple[dict, list[str]]:
+    """(figures, reasons to refuse) of the second judge: precision on reviewed pairs."""
+    if candidate.head is None or installed.head is None:
+        return {"judged": False, "why": "a model without a learned head"}, []
+    inputs, pairs = reviewed_pairs(log, [candidate, installed])
+    figures = {"pairs": len(pairs), "min_pairs": min_pairs, "judged": len(pairs) >= min_pairs}
+    if not figures["judged"]:
+        return figures | {"why": f"fewer than {min_pairs} reviewed pairs kept for the gate"}, []
+    new, old = (reviewed_precision(m, inputs, pairs, point) for m in (candidate, installed))
+    figures |= {"candidate": new, "installed": old}
+    if (None not in (new["precision"], old["precision"]) and old["predicted"] >= MIN_PREDICTED
+            and new["precision"] < old["precision"] - margin):
+        return figures, [f"precision on {len(pairs)} reviewed suggestions "
+                         f"{new['precision']:.2f} < installed {old['precision']:.2f} - {margin:g}"]
+    return figures, []
+
+
 def install(candidate: Path, target: Path) -> None:
     """Copy `candidate` to `target`, keeping the model there before as `<target>.previous`;
     the bot reads `target` whole at its next start, never a half-copied one."""
@@ -110,7 +167,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dev", type=Path, default=commons_dev.DEFAULT_DIR,
                         help="the people-labelled images (default: %(default)s)")
     parser.add_argument("--margin", type=float, default=MARGIN,
-                        help="largest allowed fall of a label's precision (default: %(default)s)")
+                        help="largest allowed fall of a label's precision, and of the "
+                        "precision on reviewed suggestions (default: %(default)s)")
+    reviews = parser.add_mutually_exclusive_group()
+    reviews.add_argument("--reviews", metavar="LOG", type=Path,
+                         help="the bot's training log with reviewers' decisions (python -m "
+                         "bot.export_training_log): the second judge")
+    reviews.add_argument("--reviews-from-store", metavar="CONFIG", type=Path,
+                         help="the bot's config.toml: its log is exported first, by the bot's "
+                         "own command")
+    parser.add_argument("--min-reviewed", type=int, default=MIN_REVIEWED,
+                        help="reviewed (image, label) pairs the second judge needs "
+                        "(default: %(default)s)")
     args = parser.parse_args(argv)
     installed_dir = args.installed or (
         args.install_to if (args.install_to / "model.json").is_file() else DEFAULT_MODEL_DIR)
@@ -121,23 +189,34 @@ def main(argv: list[str] | None = None) -> int:
         point = installed.default_operating_point
         scores = {"candidate": evaluate(candidate, dev, point),
                   "installed": evaluate(installed, dev, point)}
+        log = None
+        if args.reviews_from_store:
+            with export_from_store(args.reviews_from_store) as path:
+                log = read_export(path)
+        elif args.reviews:
+            log = read_export(args.reviews)
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     labels = [x for x in refitted(candidate)
               if scores["installed"]["per_label"][x]["support"] >= commons_dev.MIN_SUPPORT]
     reasons = judge(scores["candidate"], scores["installed"], labels, args.margin)
-    if not reasons:
-        install(args.candidate, args.install_to)
+    reviewed = None
+    if log is not None:
+        reviewed, refused = judge_by_reviews(candidate, installed, log, point,
+                                             args.min_reviewed, args.margin)
+        reasons += refused
     report = {"promoted": not reasons, "reasons": reasons, "operating_point": point,
               "margin": args.margin, "dev": str(args.dev), "installed_to":
               str(args.install_to) if not reasons else None,
               "at": datetime.now(UTC).isoformat(timespec="seconds"),
               "judged_on": {"candidate": compared(scores["candidate"], labels) if labels else None,
                             "installed": compared(scores["installed"], labels) if labels else None},
-              **scores}
+              "reviewed": reviewed, **scores}
     text = json.dumps(report, indent=2)
     (args.candidate / REPORT).write_text(text + "\n", encoding="utf-8")
+    if not reasons:
+        install(args.candidate, args.install_to)  # the copy carries its report
     print(f"{'promoted' if not reasons else 'refused'}: candidate {candidate.version} "
           f"micro/macro F1 {scores['candidate']['micro_f1']:.3f}/"
           f"{scores['candidate']['macro_f1']:.3f}, installed {installed.version} "
