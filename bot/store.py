@@ -478,6 +478,19 @@ class ErrorRecord:
 
 
 @dataclass(frozen=True)
+class RecentErrors:
+    """Files processed in a recent window whose outcome is an error, by outcome, split
+    into those a later pass will try again (a transient outcome with attempts left, or
+    one left in progress) and final ones, which stay as they are; with a few example
+    titles of each final outcome, and the window's count of files of every outcome."""
+
+    files: int
+    retrying: dict[str, int]
+    final: dict[str, int]
+    examples: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
 class GalleryRow:
     """One suggestion as the review tool shows it: the file, the label and score, and
     where review stands (the standing review's reviewer, a confirmation by categories)."""
@@ -1106,6 +1119,39 @@ class Store:
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return ErrorRecord(*row) if row else None
+
+    def recent_errors(self, since: datetime, max_attempts: int, examples: int = 3) -> RecentErrors:
+        """The error outcomes of the files processed since `since` (naive UTC); see
+        RecentErrors. `max_attempts` is the bot's: a transient outcome at that many
+        attempts is final."""
+        f = files_table
+        retrying = or_(
+            f.c.outcome == IN_PROGRESS,
+            and_(f.c.outcome.in_(TRANSIENT_OUTCOMES), f.c.attempts < max_attempts),
+        )
+        recent = f.c.processed_at >= since
+        errors = and_(recent, f.c.outcome.not_in(EXPECTED_OUTCOMES))
+        counts = (
+            select(f.c.outcome, retrying.label("retrying"), func.count())
+            .where(errors)
+            .group_by(f.c.outcome, retrying)
+        )
+        by_kind: dict[bool, dict[str, int]] = {True: {}, False: {}}
+        shown: dict[str, list[str]] = {}
+        with self.engine.connect() as conn:
+            files = conn.execute(select(func.count()).select_from(f).where(recent)).scalar_one()
+            for outcome, again, n in conn.execute(counts):
+                by_kind[bool(again)][outcome] = n
+            for outcome in by_kind[False]:
+                shown[outcome] = list(
+                    conn.execute(
+                        select(f.c.title)
+                        .where(errors, ~retrying, f.c.outcome == outcome)
+                        .order_by(f.c.processed_at.desc(), f.c.logid.desc())
+                        .limit(examples)
+                    ).scalars()
+                )
+        return RecentErrors(files, by_kind[True], by_kind[False], shown)
 
     # -- flags -------------------------------------------------------------------------
 
