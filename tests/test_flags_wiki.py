@@ -1,11 +1,13 @@
 """Vandalism-candidate flags end to end on a real MediaWiki: real uploads by a fresh
-account and by an established one, `python -m bot.run --once` as a subprocess with the
+account, an old one and an established one, `python -m bot.run --once` as a subprocess with the
 default model, the flags page read back from the wiki, a reviewer's line that clears a
 flag, and the page as a browser shows it (headless Chromium, when installed).
 
-The "established" account is made the way the API will report it: its registration
-date and edit count are set in the wiki's own database, since every account of a test
-wiki is minutes old. The "logo from a new account" upload is flagged by all three of its
+The "regular" account (old, 400 edits: not new, not established) and the "veteran"
+(4,200 edits since 2015: established, so discounted like an autopatrolled uploader)
+are made the way the API will report them: their registration date and edit count are
+set in the wiki's own database, since every account of a test wiki is minutes old.
+The "logo from a new account" upload is flagged by all three of its
 signals: new account, small JPEG, and the default model (v2) calling it Logos & Symbols
 at its operating point; tests/test_flag_signals.py covers each signal on its own.
 """
@@ -57,6 +59,7 @@ EXPECTED = {
     "Coffee by regular.jpg": None,
     "Temple by regular.jpg": None,
     "Flower by regular.jpg": None,
+    "Tiny icon by veteran.png": None,  # tiny, but an established uploader's
 }
 
 
@@ -66,9 +69,12 @@ def _png(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _tiny_icon() -> bytes:
+def _tiny_icon(square: bool = False) -> bytes:
     image = Image.new("RGB", (60, 40), (255, 255, 255))
-    ImageDraw.Draw(image).ellipse((8, 4, 52, 36), fill=(200, 30, 30))
+    if square:
+        ImageDraw.Draw(image).rectangle((4, 14, 56, 26), fill=(20, 30, 200))
+    else:
+        ImageDraw.Draw(image).ellipse((8, 4, 52, 36), fill=(200, 30, 30))
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     return buf.getvalue()
@@ -102,12 +108,13 @@ def _account(wiki: LocalWiki, name: str) -> None:
     )
 
 
-def _make_established(wiki: LocalWiki, name: str) -> None:
+def _make_old(wiki: LocalWiki, name: str, edits: int) -> None:
+    """Registered in 2015, with `edits` edits."""
     with sqlite3.connect(wiki.dir / "data" / "wikidb.sqlite") as db:
         db.execute(
-            "UPDATE user SET user_registration = '20150301000000', user_editcount = 4200"
+            "UPDATE user SET user_registration = '20150301000000', user_editcount = ?"
             " WHERE user_name = ?",
-            (name,),
+            (edits, name),
         )
 
 
@@ -131,7 +138,9 @@ def flag_uploads(wiki: LocalWiki, admin) -> dict:
     """The accounts, categories and uploads of this module; returns `since` and files."""
     _account(wiki, "Newcomer")
     _account(wiki, "Regular")
-    _make_established(wiki, "Regular")
+    _make_old(wiki, "Regular", 400)
+    _account(wiki, "Veteran")
+    _make_old(wiki, "Veteran", 4200)
     admin.edit("Category:Buildings", "Buildings.[[Category:Architecture]]")
     photos = sample_images()
     cat = variant(photos["Chelsea the cat.jpg"], 7)
@@ -147,12 +156,14 @@ def flag_uploads(wiki: LocalWiki, admin) -> dict:
             ["Buddhist temples in China"],
         ),
         "Flower by regular.jpg": ("Regular", variant(photos["Flower closeup.jpg"], 7), ["Flowers"]),
+        "Tiny icon by veteran.png": ("Veteran", _tiny_icon(square=True), []),
     }  # fmt: skip
     # the flagged images must not be near-copies of each other, or near_duplicate joins in
     hashes = [image_features(data).dhash for _, data, _ in files.values()]
     assert min(hamming(a, b) for i, a in enumerate(hashes) for b in hashes[i + 1 :]) > 6
     since = wait_next_second()
-    clients = {user: wiki.client(f"{user}@test", APP_PASSWORD) for user in ("Newcomer", "Regular")}
+    users = ("Newcomer", "Regular", "Veteran")
+    clients = {user: wiki.client(f"{user}@test", APP_PASSWORD) for user in users}
     for name, (user, data, categories) in files.items():
         clients[user].upload(name, data, categories)
     return {"since": since}
