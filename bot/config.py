@@ -216,6 +216,8 @@ class FlagsConfig:
     flags page must lie under the prefix (the publisher refuses anything else); the bot
     only reads the review page, where a reviewer marks flagged files `fine` or `not fine`;
     only revisions by accounts holding one of `review_rights` count (bot.flag_review).
+    Files on the flags page are linked, not embedded, unless `embed_thumbnails`: an
+    embedded file lists the flags page under its "File usage" (bot.flags_report).
     """
 
     enabled: bool = True
@@ -224,6 +226,7 @@ class FlagsConfig:
     review_rights: tuple[str, ...] = field(default=TRUSTED_RIGHTS, metadata=_check(_rights))
     summary: str = "Bot: update vandalism-candidate flags"
     per_uploader_cap: int = field(default=5, metadata=_check(_positive))
+    embed_thumbnails: bool = False
     weights: FlagWeights = FlagWeights()
     limits: FlagLimits = FlagLimits()
     tiers: FlagTiers = FlagTiers()
