@@ -71,7 +71,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot import migrate
 from bot.flag_signals import Signal
-from bot.image_features import ImageFeatures
+from bot.image_features import DHASH_BANDS, ImageFeatures, dhash_bands
 from bot.precision import LabelPrecision
 from classifier.category_graph import CategoryInfo
 
@@ -277,6 +277,10 @@ flags_table = Table(
     Column("updated_at", DateTime, nullable=False),
     Column("reviewed_by", String(255)),  # the account whose line set `fine` or `kept`
     Column("reviewed_revision", BigInteger),  # the review page's revision it read
+    # the dhash in bands (bot.image_features.DHASH_BANDS), each indexed with the state:
+    # the near-duplicate lookup reads only the flags that share a band (migration 0009)
+    *(Column(f"dhash_band{i}", Integer) for i in range(DHASH_BANDS)),
+    *(Index(f"ix_flags_dhash_band{i}", f"dhash_band{i}", "state") for i in range(DHASH_BANDS)),
     **MYSQL_TABLE,
 )
 
@@ -524,6 +528,12 @@ class ReviewRecord:
 def _topics_json(topics: Collection[str] | None) -> str | None:
     """Category-derived topics as stored: JSON, or NULL when the walk did not finish."""
     return None if topics is None else json.dumps(list(topics))
+
+
+def band_values(dhash: str | None) -> dict[str, int | None]:
+    """The flags table's band columns for a dhash (all null without one)."""
+    bands = dhash_bands(dhash) if dhash else [None] * DHASH_BANDS
+    return {f"dhash_band{i}": band for i, band in enumerate(bands)}
 
 
 def _now() -> datetime:
@@ -858,6 +868,7 @@ class Store:
             "uploader": file.uploader,
             "uploaded_at": file.uploaded_at,
             "dhash": flag.dhash,
+            **band_values(flag.dhash),
             "score": flag.score,
             "tier": flag.tier,
             "signals": json.dumps([dataclasses.asdict(s) for s in flag.signals]),
@@ -1162,18 +1173,28 @@ class Store:
             row = conn.execute(select(t.c.dhash, t.c.spread).where(t.c.sha1 == sha1)).first()
         return ImageFeatures(row.dhash, row.spread) if row else None
 
-    def flagged_hashes(self) -> Iterator[tuple[str, str]]:
+    def flagged_hashes(
+        self, near: str | None = None, max_distance: int = DHASH_BANDS - 1
+    ) -> Iterator[tuple[str, str]]:
         """(title, dhash) of every flag not found fine: active ones, and deleted files,
-        whose re-uploads are what the near-duplicate signal is for. Streamed in chunks,
-        never held whole: the pass reads them for every file, and they grow with the
-        store."""
+        whose re-uploads are what the near-duplicate signal is for. With `near`, only
+        those that may lie within `max_distance` bits of it: the flags sharing one of
+        its bands, read through the band indexes, so a check costs the same however
+        many flags the store holds (a distance the bands cannot vouch for reads them
+        all). Streamed in chunks, never held whole: they grow with the store."""
         t = flags_table
-        query = select(t.c.title, t.c.dhash).where(
-            t.c.state.in_([*FLAG_LISTED, FLAG_DELETED]), t.c.dhash.is_not(None)
-        )
+        kept = t.c.state.in_([*FLAG_LISTED, FLAG_DELETED])
         with self.engine.connect() as conn:
-            for row in conn.execution_options(yield_per=STREAM_CHUNK).execute(query):
-                yield row.title, row.dhash
+            if near is None or max_distance >= DHASH_BANDS:
+                query = select(t.c.title, t.c.dhash).where(kept, t.c.dhash.is_not(None))
+                for row in conn.execution_options(yield_per=STREAM_CHUNK).execute(query):
+                    yield row.title, row.dhash
+                return
+            candidates: dict[str, str] = {}  # a near-copy shares several bands: once each
+            for i, value in enumerate(dhash_bands(near)):
+                query = select(t.c.title, t.c.dhash).where(t.c[f"dhash_band{i}"] == value, kept)
+                candidates.update(tuple(row) for row in conn.execute(query))
+        yield from candidates.items()
 
     def flag_rows(
         self, states: Collection[str] = (FLAG_ACTIVE,), titles: Collection[str] | None = None

@@ -390,6 +390,7 @@ def decide_flag(
     are off). Earlier flags not found fine are the near-duplicate signal's memory."""
     if ctx.flags is None:
         return None
+    dhash = features.dhash if features else None  # near-copies: only flags sharing a band
     evidence = Evidence(
         mime=meta.mime,
         width=meta.width,
@@ -398,12 +399,12 @@ def decide_flag(
         has_camera_exif=meta.has_camera_exif,
         account=account,
         spread=features.spread if features else None,
-        dhash=features.dhash if features else None,
+        dhash=dhash,
         claimed=claimed,
         predicted=prediction.predictions,
         probabilities=prediction.probabilities,
         thresholds=ctx.model.thresholds(prediction.operating_point),
-        flagged=ctx.store.flagged_hashes(),
+        flagged=ctx.store.flagged_hashes(dhash, ctx.flags.limits.duplicate_bits) if dhash else (),
         now=datetime.now(UTC),
         specific=frozenset(filter(ctx.model.taxonomy.is_leaf, ctx.model.taxonomy.labels)),
     )
