@@ -362,6 +362,22 @@ def test_a_file_cannot_be_cleared_before_it_is_flagged(first_pass, wiki, admin):
     assert "File:Cleared ahead.png" in _listed(admin.page_text(FLAGS_PAGE))
 
 
+def test_a_re_upload_of_a_flagged_file_is_found_through_the_hash_bands(first_pass, wiki):
+    """A recompressed copy of the flagged logo, by an account that is not new: the
+    near-duplicate lookup (by hash bands, bot.store.flagged_hashes) finds the original."""
+    copy = io.BytesIO()
+    Image.open(io.BytesIO(_logo())).save(copy, format="JPEG", quality=60)
+    assert 0 < hamming(image_features(copy.getvalue()).dhash, image_features(_logo()).dhash) <= 6
+    since = wait_next_second()
+    wiki.client("Regular@test", APP_PASSWORD).upload("Logo again.jpg", copy.getvalue())
+    summary = _summary(run_bot(["--once", "--since", since], first_pass["cwd"], first_pass["env"]))
+    assert summary["flags"] == 1
+    store = Store(f"sqlite:///{first_pass['cwd']}/var/bot.sqlite")
+    [row] = [r for r in store.flag_rows() if r.title == "File:Logo again.jpg"]
+    [near] = [s for s in row.signals if s.name == "near_duplicate"]
+    assert "[[:File:Company logo.jpg|" in near.reason
+
+
 def _used_by(admin, title: str) -> set[str]:
     """The pages the wiki lists under the file's "File usage", asked both ways."""
     usage = admin.get(action="query", list="imageusage", iutitle=title, iulimit="max")
