@@ -411,3 +411,26 @@ def test_near_copies_are_found_through_the_hash_bands_and_the_migration_fills_th
     migrate.downgrade(store.engine, "0007")
     migrate.upgrade(store.engine)
     assert found() == candidates
+
+
+def test_recent_errors_count_final_and_retried_outcomes_apart(store):
+    """What `bot.status` reports: error outcomes of the window by outcome, those with
+    attempts left apart from final ones, a few titles of each final outcome."""
+    cursor = Cursor("2024-05-01T10:00:00Z", 1)
+    outcomes = ["classified", "classified", "api_error", "internal_error", "poison", "deleted"]
+    for logid, outcome in enumerate(outcomes, start=1):
+        store.record_upload(_file(logid, f"File:{logid}.jpg", outcome), cursor)
+    store.record_upload(_file(3, "File:3.jpg", "api_error"), cursor)  # a retry: 2 attempts
+    store.mark_in_progress(_file(7, "File:7.jpg", "in_progress"))
+    since = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
+
+    retried = store.recent_errors(since, max_attempts=3)
+    assert retried.files == 7
+    assert retried.retrying == {"api_error": 1, "in_progress": 1}
+    assert retried.final == {"internal_error": 1, "poison": 1}
+    assert retried.examples == {"internal_error": ["File:4.jpg"], "poison": ["File:5.jpg"]}
+    final = store.recent_errors(since, max_attempts=2)  # its attempts ran out
+    assert final.retrying == {"in_progress": 1}
+    assert final.final == {"api_error": 1, "internal_error": 1, "poison": 1}
+    later = store.recent_errors(datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1), 3)
+    assert (later.files, later.final, later.retrying) == (0, {}, {})
