@@ -1179,9 +1179,9 @@ class Store:
         """(title, dhash) of every flag not found fine: active ones, and deleted files,
         whose re-uploads are what the near-duplicate signal is for. With `near`, only
         those that may lie within `max_distance` bits of it: the flags sharing one of
-        its bands, read through the band indexes, so a check costs the same however
-        many flags the store holds (a distance the bands cannot vouch for reads them
-        all). Streamed in chunks, never held whole: they grow with the store."""
+        its bands, read through the band indexes (about 1/32 of the flags for random
+        hashes, instead of all of them; a distance the bands cannot vouch for reads
+        them all, streamed in chunks, never held whole)."""
         t = flags_table
         kept = t.c.state.in_([*FLAG_LISTED, FLAG_DELETED])
         with self.engine.connect() as conn:
