@@ -170,7 +170,8 @@ class FlagWeights:
     category_mismatch: float = field(default=3.0, metadata=_check(_non_negative))
     no_camera_exif: float = field(default=1.0, metadata=_check(_non_negative))
     near_duplicate: float = field(default=3.0, metadata=_check(_non_negative))
-    trusted_uploader: float = field(default=3.0, metadata=_check(_non_negative))  # subtracted
+    # subtracted for an autopatrolled or established uploader (limits.established_*)
+    trusted_uploader: float = field(default=3.0, metadata=_check(_non_negative))
 
 
 def _share(value: Any) -> str | None:
@@ -183,6 +184,10 @@ class FlagLimits:
 
     new_account_edits: int = field(default=50, metadata=_check(_positive))
     new_account_days: float = field(default=180.0, metadata=_check(_positive))
+    # an uploader with at least this many edits over at least this many days is
+    # discounted like an autopatrolled one (weights.trusted_uploader)
+    established_edits: int = field(default=1000, metadata=_check(_positive))
+    established_days: float = field(default=730.0, metadata=_check(_positive))
     tiny_side: int = field(default=150, metadata=_check(_positive))
     tiny_long_side: int = field(default=400, metadata=_check(_positive))
     small_jpeg_pixels: int = field(default=2_000_000, metadata=_check(_positive))
@@ -211,6 +216,8 @@ class FlagsConfig:
     flags page must lie under the prefix (the publisher refuses anything else); the bot
     only reads the review page, where a reviewer marks flagged files `fine` or `not fine`;
     only revisions by accounts holding one of `review_rights` count (bot.flag_review).
+    Files on the flags page are linked, not embedded, unless `embed_thumbnails`: an
+    embedded file lists the flags page under its "File usage" (bot.flags_report).
     """
 
     enabled: bool = True
@@ -219,6 +226,7 @@ class FlagsConfig:
     review_rights: tuple[str, ...] = field(default=TRUSTED_RIGHTS, metadata=_check(_rights))
     summary: str = "Bot: update vandalism-candidate flags"
     per_uploader_cap: int = field(default=5, metadata=_check(_positive))
+    embed_thumbnails: bool = False
     weights: FlagWeights = FlagWeights()
     limits: FlagLimits = FlagLimits()
     tiers: FlagTiers = FlagTiers()
@@ -479,6 +487,16 @@ def parse_config(text: str, source: str = "<string>") -> Config:
         raise ConfigError(
             f"{source}: [flags.weights] no_camera_exif must stay under "
             "[flags.tiers] may_have_problems: missing EXIF is never enough alone"
+        )
+    limits = flags.limits
+    if (
+        limits.established_edits < limits.new_account_edits
+        or limits.established_days < limits.new_account_days
+    ):
+        raise ConfigError(
+            f"{source}: [flags.limits] established_edits and established_days must be at "
+            "least new_account_edits and new_account_days: no account is both new and "
+            "established"
         )
     return config
 

@@ -151,9 +151,11 @@ def publish_flags(
     page_title: str,
     review_page: str,
     batch: int = 50,
+    tool_url: str = "",
 ) -> list[PublishResult]:
     """Settle what reviewers and the wiki said, render the flags page from the listed
-    flags and hand it to the publisher (kill switch, {{nobots}}, prefix and dry run are
+    flags (linking each file to the review tool at `tool_url`, if any) and hand it to
+    the publisher (kill switch, {{nobots}}, prefix and dry run are
     its business). Only the files the page would show are checked for deletion: a
     deleted file further down is withdrawn when it comes up, and checking every listed
     flag would cost a request per fifty flags ever listed."""
@@ -171,5 +173,5 @@ def publish_flags(
             changed["restored"],
             changed[FLAG_DELETED],
         )
-    text = render_flags_page(page, review_page)
+    text = render_flags_page(page, review_page, config.embed_thumbnails, tool_url)
     return publisher.publish([ReportPage(page_title, text, ())])

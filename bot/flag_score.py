@@ -124,7 +124,9 @@ def fired_signals(e: Evidence, config: FlagsConfig) -> list[Signal]:
         NEAR_DUPLICATE: lambda: near_duplicate(
             e.dhash, e.flagged, w.near_duplicate, lim.duplicate_bits, lim.duplicate_min_bits
         ),
-        TRUSTED_UPLOADER: lambda: trusted_uploader(e.account, w.trusted_uploader),
+        TRUSTED_UPLOADER: lambda: trusted_uploader(
+            e.account, w.trusted_uploader, e.now, lim.established_edits, lim.established_days
+        ),
     }
     fired: list[Signal] = []
     for name, compute in candidates.items():

@@ -250,16 +250,41 @@ def no_camera_exif(
     )
 
 
-def trusted_uploader(account: Account | None, points: float) -> Signal | None:
-    """An uploader Commons trusts with `autopatrol` (their uploads skip patrol) has earned
-    a discount: their icons and wordmarks are far less often problems."""
-    if account is None or TRUSTED_UPLOADER_RIGHT not in account.rights:
-        return None
-    return Signal(
-        TRUSTED_UPLOADER,
-        -points,
-        f"the uploader is trusted by Commons (has the {TRUSTED_UPLOADER_RIGHT} right)",
+def is_established(account: Account, now: datetime, min_edits: int, min_days: float) -> bool:
+    """At least `min_edits` edits over at least `min_days` since registering (an account
+    older than MediaWiki's registration dates counts as old enough)."""
+    aged = (
+        account.registered is None
+        or (now - account.registered).total_seconds() >= min_days * 86400
     )
+    return account.edits >= min_edits and aged
+
+
+def trusted_uploader(
+    account: Account | None,
+    points: float,
+    now: datetime,
+    established_edits: int = 1000,
+    established_days: float = 730,
+) -> Signal | None:
+    """An uploader Commons trusts with `autopatrol` (their uploads skip patrol), or an
+    established one (many edits over years), has earned a discount: their icons and
+    wordmarks are far less often problems, and patrollers' time is better spent on
+    others' uploads."""
+    if account is None:
+        return None
+    if TRUSTED_UPLOADER_RIGHT in account.rights:
+        reason = f"the uploader is trusted by Commons (has the {TRUSTED_UPLOADER_RIGHT} right)"
+    elif is_established(account, now, established_edits, established_days):
+        age = (
+            "since before 2006"
+            if account.registered is None
+            else f"over {count((now - account.registered).days, 'day')}"
+        )
+        reason = f"the uploader is established: {count(account.edits, 'edit')} {age}"
+    else:
+        return None
+    return Signal(TRUSTED_UPLOADER, -points, reason)
 
 
 def hamming(a: str, b: str) -> int:

@@ -2,14 +2,17 @@
 
 One page, strongest tier first, then the highest score, then the newest upload (the
 store streams the listed flags in that order, `Store.listed_flags`). Each row shows
-what a patroller needs to decide without opening anything: the thumbnail, the file,
-the uploader, the upload time, the tier, the total score and every reason with its
-points. At most `per_uploader_cap` rows per uploader: one person's batch of fifty
-similar uploads must not push everyone else off the page, so the rest are counted
-under the table instead. At most MAX_ROWS rows in all: the rest are counted, not
-kept, so the page and the memory it takes stay the same size however many flags the
-store holds. Like the topic report, the text is a pure function of its rows, so an
-unchanged store makes no edit.
+what a patroller needs to decide: the file, the uploader, the upload time, the tier,
+the total score and every reason with its points. Files are linked, not embedded, by
+default: an embedded thumbnail makes the wiki list the flags page under the file's
+"File usage", a public stigma on what is often a good-faith upload; the review tool,
+when there is one, shows the thumbnail instead (`[flags] embed_thumbnails` brings the
+thumbnails back for a wiki that prefers them). At most `per_uploader_cap` rows per
+uploader: one person's batch of fifty similar uploads must not push everyone else off
+the page, so the rest are counted under the table instead. At most MAX_ROWS rows in
+all: the rest are counted, not kept, so the page and the memory it takes stay the same
+size however many flags the store holds. Like the topic report, the text is a pure
+function of its rows, so an unchanged store makes no edit.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.flag_score import TIERS
+from bot.report import PageStyle, review_link
 from bot.store import FLAG_KEPT, FlagRow
 from bot.wikitext import file_link, inert, uploader_links, uploads_link, user_link
 
@@ -35,7 +39,7 @@ def _cell(text: str) -> str:
 
 
 MAX_ROWS = 300
-"""Rows on the flags page: a patroller works from the top, and each row embeds a
+"""Rows on the flags page: a patroller works from the top, and each row may embed a
 thumbnail."""
 
 
@@ -66,8 +70,13 @@ def capped(rows: Iterable[FlagRow], cap: int, max_rows: int = MAX_ROWS) -> Flags
     return page
 
 
-def render_flags_page(page: FlagsPage, review_page: str) -> str:
+def render_flags_page(
+    page: FlagsPage, review_page: str, embed: bool = False, tool_url: str = ""
+) -> str:
+    """The page's wikitext: files linked (with the review tool's link when `tool_url` is
+    set), or with embedded thumbnails when `embed`."""
     listed, more = page.listed, page.more
+    tool = PageStyle(prefix="", max_bytes=0, max_files=0, tool_url=tool_url)
     lines = [
         "Uploads that may deserve a human look, listed by a bot with its reasons. A flag is "
         "not a verdict: nothing here has been checked by a person, and the bot never acts "
@@ -90,16 +99,17 @@ def render_flags_page(page: FlagsPage, review_page: str) -> str:
         lines += [
             f"== {tier[0].upper()}{tier[1:]} ==",
             '{| class="wikitable"',
-            "! Image !! File !! Uploader !! Uploaded !! Tier !! Score !! Reasons",
+            ("! Image !! " if embed else "! ")
+            + "File !! Uploader !! Uploaded !! Tier !! Score !! Reasons",
         ]
         for row in tier_rows:
             reasons = "<br />".join(_cell(f"{s.reason} (+{s.points:g})") for s in row.signals)
             if row.state == FLAG_KEPT:
                 reasons += f"<br />'''not fine''', per {user_link(row.reviewed_by)}"
+            image = f"[[{row.title}|{THUMB_WIDTH}px|{inert(row.title)}]] || " if embed else ""
             lines += [
                 "|-",
-                f"| [[{row.title}|{THUMB_WIDTH}px|{inert(row.title)}]] || "
-                f"{file_link(row.title)} || "
+                f"| {image}{file_link(row.title)}{review_link(tool, row.title)} || "
                 f"{uploader_links(row.uploader)} || {row.uploaded_at} || {row.tier} || "
                 f"{row.score:g} || {reasons}",
             ]

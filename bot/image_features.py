@@ -32,6 +32,19 @@ class ImageFeatures:
     spread: float
 
 
+DHASH_BANDS = 8
+"""A stored dHash is also kept as 8 bands of 8 bits, each indexed: two hashes within
+7 differing bits agree exactly on at least one band (7 differences touch at most 7 of
+the 8 bands), so a lookup of the flags that share a band finds every near-copy up to
+that distance without reading the others."""
+
+
+def dhash_bands(value: str) -> list[int]:
+    """The DHASH_BANDS bands of a hex dHash, lowest bits first."""
+    number = int(value, 16)
+    return [(number >> (8 * i)) & 0xFF for i in range(DHASH_BANDS)]
+
+
 def dhash(image: Image.Image) -> str:
     grey = image.convert("L").resize((HASH_WIDTH, HASH_HEIGHT), Image.Resampling.LANCZOS)
     pixels = np.asarray(grey, dtype=np.int16)

@@ -252,6 +252,7 @@ class Bot:
                 self.flags_page,
                 self.review_page,
                 self.config.source.metadata_batch,
+                self.style.tool_url,
             )
         review = self.config.review
         results += publish_from_store(

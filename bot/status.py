@@ -13,7 +13,11 @@ maintainers:
 - the cursor is further than --max-lag behind the newest upload;
 - a page's last save failed (the wiki refused it: a size limit, a protection);
 - publishing is on but the kill-switch page is missing (its name and how to create it
-  are printed), so nothing would ever be published.
+  are printed), so nothing would ever be published;
+- too many files of the recent window (--error-window) ended in an error for good: more
+  than --max-errors of them, or more than --max-error-share of the window's files.
+  Errors a later pass will retry (a transient outcome with attempts left) are shown
+  apart and do not count; a retried file whose attempts run out does.
 
 The store is read, never written (apart from the schema upgrade any start does). The
 wiki is asked for its newest upload with one plain HTTP request and a short timeout: a
@@ -146,7 +150,52 @@ def _seconds_between(earlier: str, later: str) -> float:
     return (parse(later) - parse(earlier)).total_seconds()
 
 
-def collect(config: Config, max_pass_age: float, max_lag: float, now: datetime) -> dict:
+@dataclass(frozen=True)
+class ErrorLimits:
+    """How many files of the recent window may end in a final error before the bot
+    counts as unhealthy: a count and a share of the window's files (either passed is
+    a problem)."""
+
+    window_seconds: float = 86400.0
+    max_errors: int = 20
+    max_share: float = 0.05
+
+
+def error_report(store: Store, config: Config, limits: ErrorLimits, now: datetime) -> dict:
+    """The window's error outcomes (see Store.recent_errors) and the problem, if any."""
+    recent = store.recent_errors(
+        now - timedelta(seconds=limits.window_seconds), config.source.max_attempts
+    )
+    final = sum(recent.final.values())
+    share = final / recent.files if recent.files else 0.0
+    problem = None
+    if final > limits.max_errors or share > limits.max_share:
+        problem = (
+            f"{final} of {recent.files} files in the last {limits.window_seconds:g} s ended "
+            f"in an error ({share:.0%}; limits {limits.max_errors} and "
+            f"{limits.max_share:.0%}): "
+            + ", ".join(
+                f"{outcome} {n} (e.g. {', '.join(recent.examples[outcome])})"
+                for outcome, n in sorted(recent.final.items())
+            )
+        )
+    return {
+        "window_seconds": limits.window_seconds,
+        "files": recent.files,
+        "final": recent.final,
+        "retrying": recent.retrying,
+        "examples": recent.examples,
+        "problem": problem,
+    }
+
+
+def collect(
+    config: Config,
+    max_pass_age: float,
+    max_lag: float,
+    now: datetime,
+    limits: ErrorLimits = ErrorLimits(),  # noqa: B008 - frozen, so one shared default is safe
+) -> dict:
     """Everything the status shows, as a JSON-ready dict with `healthy` and `problems`."""
     store = Store(config.store_url())
     cursor = store.cursor()
@@ -164,6 +213,9 @@ def collect(config: Config, max_pass_age: float, max_lag: float, now: datetime) 
             f"kill-switch page {switch['page']} is missing, so nothing is published; "
             + create_hint(config, switch["page"])
         )
+    errors = error_report(store, config, limits, now)
+    if errors["problem"]:
+        problems.append(errors["problem"])
 
     lag = None
     if cursor is not None and newest.cursor is not None:
@@ -199,6 +251,7 @@ def collect(config: Config, max_pass_age: float, max_lag: float, now: datetime) 
         },
         "outcomes_last_hour": store.outcomes(since=now - timedelta(hours=1)),
         "outcomes_last_day": store.outcomes(since=now - timedelta(days=1)),
+        "recent_errors": errors,
         "last_error": None
         if error is None
         else {
@@ -287,6 +340,15 @@ def render(status: dict) -> list[str]:
         f"outcomes last hour: {counts(status['outcomes_last_hour'])}",
         f"outcomes last day: {counts(status['outcomes_last_day'])}",
     ]
+    recent = status["recent_errors"]
+    window = f"{recent['window_seconds']:g} s"
+    lines += [
+        f"final errors last {window}: {counts(recent['final'])} of {recent['files']} files",
+        f"errors to be retried last {window}: {counts(recent['retrying'])}",
+    ]
+    lines += [
+        f"{outcome} e.g.: {', '.join(titles)}" for outcome, titles in recent["examples"].items()
+    ]
     error = status["last_error"]
     lines.append(
         "last error: none"
@@ -324,8 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bot.status",
         description="Show the bot's progress and health; exit 1 when unhealthy (no recent "
-        "pass, too far behind the newest upload, a page that could not be saved, or "
-        "publishing on without a kill-switch page), 2 on a configuration error.",
+        "pass, too far behind the newest upload, a page that could not be saved, "
+        "publishing on without a kill-switch page, or too many files ended in an error), "
+        "2 on a configuration error.",
         epilog="The kill-switch page's name needs the bot's account: BOT_USERNAME, as for "
         "python -m bot.run.",
     )
@@ -343,6 +406,24 @@ def main(argv: list[str] | None = None) -> int:
         default=3600.0,
         help="seconds the cursor may trail the newest upload (default: 3600)",
     )
+    parser.add_argument(
+        "--error-window",
+        type=float,
+        default=ErrorLimits.window_seconds,
+        help="seconds back that files' error outcomes are counted (default: 86400)",
+    )
+    parser.add_argument(
+        "--max-errors",
+        type=int,
+        default=ErrorLimits.max_errors,
+        help="files of the window that may end in a final error (default: 20)",
+    )
+    parser.add_argument(
+        "--max-error-share",
+        type=float,
+        default=ErrorLimits.max_share,
+        help="share of the window's files that may end in a final error (default: 0.05)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     args = parser.parse_args(argv)
     try:
@@ -350,7 +431,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.api_url:
             config = config.with_overrides(**{"wiki.api_url": args.api_url})
         max_pass_age = args.max_pass_age or 3 * config.source.poll_interval_seconds
-        status = collect(config, max_pass_age, args.max_lag, datetime.now(UTC).replace(tzinfo=None))
+        limits = ErrorLimits(args.error_window, args.max_errors, args.max_error_share)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        status = collect(config, max_pass_age, args.max_lag, now, limits)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_CONFIG

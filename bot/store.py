@@ -71,7 +71,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot import migrate
 from bot.flag_signals import Signal
-from bot.image_features import ImageFeatures
+from bot.image_features import DHASH_BANDS, ImageFeatures, dhash_bands
 from bot.precision import LabelPrecision
 from classifier.category_graph import CategoryInfo
 
@@ -278,6 +278,10 @@ flags_table = Table(
     Column("updated_at", DateTime, nullable=False),
     Column("reviewed_by", String(255)),  # the account whose line set `fine` or `kept`
     Column("reviewed_revision", BigInteger),  # the review page's revision it read
+    # the dhash in bands (bot.image_features.DHASH_BANDS), each indexed with the state:
+    # the near-duplicate lookup reads only the flags that share a band (migration 0009)
+    *(Column(f"dhash_band{i}", Integer) for i in range(DHASH_BANDS)),
+    *(Index(f"ix_flags_dhash_band{i}", f"dhash_band{i}", "state") for i in range(DHASH_BANDS)),
     **MYSQL_TABLE,
 )
 
@@ -507,6 +511,19 @@ class ErrorRecord:
 
 
 @dataclass(frozen=True)
+class RecentErrors:
+    """Files processed in a recent window whose outcome is an error, by outcome, split
+    into those a later pass will try again (a transient outcome with attempts left, or
+    one left in progress) and final ones, which stay as they are; with a few example
+    titles of each final outcome, and the window's count of files of every outcome."""
+
+    files: int
+    retrying: dict[str, int]
+    final: dict[str, int]
+    examples: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
 class GalleryRow:
     """One suggestion as the review tool shows it: the file, the label and score, and
     where review stands (the standing review's reviewer, a confirmation by categories)."""
@@ -540,6 +557,12 @@ class ReviewRecord:
 def _topics_json(topics: Collection[str] | None) -> str | None:
     """Category-derived topics as stored: JSON, or NULL when the walk did not finish."""
     return None if topics is None else json.dumps(list(topics))
+
+
+def band_values(dhash: str | None) -> dict[str, int | None]:
+    """The flags table's band columns for a dhash (all null without one)."""
+    bands = dhash_bands(dhash) if dhash else [None] * DHASH_BANDS
+    return {f"dhash_band{i}": band for i, band in enumerate(bands)}
 
 
 def _now() -> datetime:
@@ -945,6 +968,7 @@ class Store:
             "uploader": file.uploader,
             "uploaded_at": file.uploaded_at,
             "dhash": flag.dhash,
+            **band_values(flag.dhash),
             "score": flag.score,
             "tier": flag.tier,
             "signals": json.dumps([dataclasses.asdict(s) for s in flag.signals]),
@@ -1207,6 +1231,39 @@ class Store:
             row = conn.execute(query).first()
         return ErrorRecord(*row) if row else None
 
+    def recent_errors(self, since: datetime, max_attempts: int, examples: int = 3) -> RecentErrors:
+        """The error outcomes of the files processed since `since` (naive UTC); see
+        RecentErrors. `max_attempts` is the bot's: a transient outcome at that many
+        attempts is final."""
+        f = files_table
+        retrying = or_(
+            f.c.outcome == IN_PROGRESS,
+            and_(f.c.outcome.in_(TRANSIENT_OUTCOMES), f.c.attempts < max_attempts),
+        )
+        recent = f.c.processed_at >= since
+        errors = and_(recent, f.c.outcome.not_in(EXPECTED_OUTCOMES))
+        counts = (
+            select(f.c.outcome, retrying.label("retrying"), func.count())
+            .where(errors)
+            .group_by(f.c.outcome, retrying)
+        )
+        by_kind: dict[bool, dict[str, int]] = {True: {}, False: {}}
+        shown: dict[str, list[str]] = {}
+        with self.engine.connect() as conn:
+            files = conn.execute(select(func.count()).select_from(f).where(recent)).scalar_one()
+            for outcome, again, n in conn.execute(counts):
+                by_kind[bool(again)][outcome] = n
+            for outcome in by_kind[False]:
+                shown[outcome] = list(
+                    conn.execute(
+                        select(f.c.title)
+                        .where(errors, ~retrying, f.c.outcome == outcome)
+                        .order_by(f.c.processed_at.desc(), f.c.logid.desc())
+                        .limit(examples)
+                    ).scalars()
+                )
+        return RecentErrors(files, by_kind[True], by_kind[False], shown)
+
     # -- flags -------------------------------------------------------------------------
 
     def image_features(self, sha1: str) -> ImageFeatures | None:
@@ -1216,18 +1273,28 @@ class Store:
             row = conn.execute(select(t.c.dhash, t.c.spread).where(t.c.sha1 == sha1)).first()
         return ImageFeatures(row.dhash, row.spread) if row else None
 
-    def flagged_hashes(self) -> Iterator[tuple[str, str]]:
+    def flagged_hashes(
+        self, near: str | None = None, max_distance: int = DHASH_BANDS - 1
+    ) -> Iterator[tuple[str, str]]:
         """(title, dhash) of every flag not found fine: active ones, and deleted files,
-        whose re-uploads are what the near-duplicate signal is for. Streamed in chunks,
-        never held whole: the pass reads them for every file, and they grow with the
-        store."""
+        whose re-uploads are what the near-duplicate signal is for. With `near`, only
+        those that may lie within `max_distance` bits of it: the flags sharing one of
+        its bands, read through the band indexes (about 1/32 of the flags for random
+        hashes, instead of all of them; a distance the bands cannot vouch for reads
+        them all, streamed in chunks, never held whole)."""
         t = flags_table
-        query = select(t.c.title, t.c.dhash).where(
-            t.c.state.in_([*FLAG_LISTED, FLAG_DELETED]), t.c.dhash.is_not(None)
-        )
+        kept = t.c.state.in_([*FLAG_LISTED, FLAG_DELETED])
         with self.engine.connect() as conn:
-            for row in conn.execution_options(yield_per=STREAM_CHUNK).execute(query):
-                yield row.title, row.dhash
+            if near is None or max_distance >= DHASH_BANDS:
+                query = select(t.c.title, t.c.dhash).where(kept, t.c.dhash.is_not(None))
+                for row in conn.execution_options(yield_per=STREAM_CHUNK).execute(query):
+                    yield row.title, row.dhash
+                return
+            candidates: dict[str, str] = {}  # a near-copy shares several bands: once each
+            for i, value in enumerate(dhash_bands(near)):
+                query = select(t.c.title, t.c.dhash).where(t.c[f"dhash_band{i}"] == value, kept)
+                candidates.update(tuple(row) for row in conn.execute(query))
+        yield from candidates.items()
 
     def flag_rows(
         self, states: Collection[str] = (FLAG_ACTIVE,), titles: Collection[str] | None = None

@@ -30,11 +30,17 @@ def classify_thumbnail(
     max_decoded_bytes: int,
     with_features: bool = True,
     with_inputs: bool = False,
+    deadline: float | None = None,
 ) -> ThumbnailResult:
     """Decode `data` once; classify it and, with `with_features`, compute its features;
-    with `with_inputs`, the prediction carries the head's inputs (for the training log)."""
+    with `with_inputs`, the prediction carries the head's inputs (for the training log).
+    Decoding stops with `ImageTimeoutError` once `deadline` (time.monotonic()) passes."""
     image = decode_image(
-        data, min_size=max(model.input_sizes), max_decoded_bytes=max_decoded_bytes, reduce=True
+        data,
+        min_size=max(model.input_sizes),
+        max_decoded_bytes=max_decoded_bytes,
+        reduce=True,
+        deadline=deadline,
     )
     prediction = model.predict_images(
         [image], operating_point=operating_point, return_inputs=with_inputs

@@ -60,14 +60,14 @@ from bot.wiki_query import API_ERRORS
 from bot.wikitext import for_log
 from classifier.category_heuristic import TopicHeuristic
 from classifier.head_inputs import encode
-from classifier.images import ImageError
+from classifier.images import ImageError, ImageTimeoutError
 from classifier.model import TopicModel
 
 log = logging.getLogger(__name__)
 
 CLASSIFIED = "classified"
 RETRY = "retry"  # the action of an upload taken up again after a transient error
-FILE_TIMEOUT = "file_timeout"  # the file's budget ran out during decoding or classifying
+FILE_TIMEOUT = "file_timeout"  # the file's budget ran out while decoding, or by its end
 THUMBNAIL_ERROR = "thumbnail_error"  # the wiki's thumberror: a rendering failure, retried
 
 
@@ -344,7 +344,10 @@ def process_upload(
                 ctx.fetcher.config.max_decoded_bytes,
                 with_features=features is None and ctx.flags is not None,
                 with_inputs=ctx.training_log is not None,
+                deadline=started + budget,
             )
+        except ImageTimeoutError:
+            return finish(FILE_TIMEOUT, f"over the budget of {budget:g} s for one file (decoding)")
         except ImageError as err:
             return finish(f"image_{err.kind}", str(err))
         if time.monotonic() - started > budget:
@@ -390,6 +393,7 @@ def decide_flag(
     are off). Earlier flags not found fine are the near-duplicate signal's memory."""
     if ctx.flags is None:
         return None
+    dhash = features.dhash if features else None  # near-copies: only flags sharing a band
     evidence = Evidence(
         mime=meta.mime,
         width=meta.width,
@@ -398,12 +402,12 @@ def decide_flag(
         has_camera_exif=meta.has_camera_exif,
         account=account,
         spread=features.spread if features else None,
-        dhash=features.dhash if features else None,
+        dhash=dhash,
         claimed=claimed,
         predicted=prediction.predictions,
         probabilities=prediction.probabilities,
         thresholds=ctx.model.thresholds(prediction.operating_point),
-        flagged=ctx.store.flagged_hashes(),
+        flagged=ctx.store.flagged_hashes(dhash, ctx.flags.limits.duplicate_bits) if dhash else (),
         now=datetime.now(UTC),
         specific=frozenset(filter(ctx.model.taxonomy.is_leaf, ctx.model.taxonomy.labels)),
     )

@@ -20,7 +20,12 @@ bounds the cost BEFORE decoding, so that a small hostile file costs next to noth
   every image is converted to RGB in bands of rows, and with `reduce` (the bot) each
   band is shrunk by a whole factor at once, so the conversion never holds a full-size
   RGBA copy of a large palette or 16-bit image. Without `reduce` the pixels are exactly
-  those of a whole-image conversion, so training and its recorded builds are unchanged.
+  those of a whole-image conversion, so training and its recorded builds are unchanged;
+* with a `deadline` (the bot's per-file budget, on `time.monotonic()`), decoding stops
+  once it has passed: Pillow's decoders for JPEG, PNG and GIF are fed DEADLINE_CHUNK
+  bytes at a time and the clock is read before each, and the conversion reads it
+  between bands (the final pass of a progressive JPEG is one call, bounded by draft).
+  WebP and TIFF decode in one call; the caps above bound those.
 
 The model graph itself scales pixels (the default backbone wants (x - 127) / 128), so
 preprocessing ends at an RGB uint8 array of the model's input size.
@@ -29,6 +34,7 @@ preprocessing ends at an RGB uint8 array of the model's input size.
 from __future__ import annotations
 
 import io
+import time
 import warnings
 
 import numpy as np
@@ -89,6 +95,38 @@ class ImageTooComplexError(ImageError):
     """Small in pixels but too costly to decode (a JPEG scan bomb)."""
 
     kind = "too_complex"
+
+
+class ImageTimeoutError(ImageError):
+    """The caller's deadline passed while the image was being decoded."""
+
+    kind = "timeout"
+
+
+DEADLINE_CHUNK = 256
+"""Encoded bytes fed to a decoder between two readings of the clock, with a deadline:
+Pillow's decoders take input incrementally. A progressive JPEG's scans are a few
+hundred bytes each and each walks the whole image, and 256 bytes inflate to at most
+about 260 KB, so the clock is read about once per costly step (measured: a decode of
+0.6-0.9 s stops within 0.11 s of a deadline 0.05 s away; an ordinary thumbnail's
+decode costs the same as when fed whole)."""
+
+
+class _DeadlineBytes(io.BytesIO):
+    """The encoded bytes, read by Pillow, with the clock checked on every read."""
+
+    def __init__(self, data: bytes, deadline: float):
+        super().__init__(data)
+        self.deadline = deadline
+
+    def read(self, size: int | None = -1) -> bytes:
+        _check_deadline(self.deadline)
+        return super().read(size)
+
+
+def _check_deadline(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise ImageTimeoutError("the time for this file ran out while decoding it")
 
 
 # Text formats that are sometimes served where an image was expected: an HTML error
@@ -181,6 +219,7 @@ def decode_image(
     min_size: int | None = None,
     max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES,
     reduce: bool = False,
+    deadline: float | None = None,
 ) -> Image.Image:
     """Decode encoded bytes into an upright RGB image (first frame, alpha on white).
 
@@ -192,7 +231,7 @@ def decode_image(
 
     Raises a subclass of `ImageError` for anything that is not a whole, decodable,
     reasonably sized raster image in an accepted format, before decoding whenever the
-    header already tells.
+    header already tells; `ImageTimeoutError` once `deadline` (time.monotonic()) passes.
     """
     if not data:
         raise EmptyImageError("no bytes: the image is empty")
@@ -203,13 +242,16 @@ def decode_image(
         with warnings.catch_warnings():
             # Pillow warns (and at 2x its limit raises) for bombs; we check ourselves below.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+            source = io.BytesIO(data) if deadline is None else _DeadlineBytes(data, deadline)
+            image = Image.open(source, formats=ALLOWED_FORMATS)
     except UnidentifiedImageError:
         # Pillow also lands here for a known format whose header it rejects (a PNG cut
         # inside its header, a zero-width PNG or GIF): say so rather than "not an image".
         raise _unreadable_header(data) from None
     except Image.DecompressionBombError as err:
         raise ImageTooLargeError(f"too large to decode safely: {err}") from None
+    except ImageError:  # the deadline, while reading the header
+        raise
     except (OSError, SyntaxError, ValueError) as err:
         raise CorruptImageError(f"corrupt image header: {err}") from None
 
@@ -236,6 +278,8 @@ def decode_image(
                 f"{width}x{height} {image.mode} needs {cost:,} bytes decoded, "
                 f"over the cap of {max_decoded_bytes:,}"
             )
+        if deadline is not None:
+            image.decodermaxblock = DEADLINE_CHUNK
         image.load()
         ImageOps.exif_transpose(image, in_place=True)
         # modes I and F are scaled by the whole image's range, before any cut
@@ -243,16 +287,19 @@ def decode_image(
         if min_size:
             image = centre_band(image)
         factor = _reduction(image.size, min_size) if reduce else 1
-        return _to_rgb_reduced(image, factor, extrema)
+        return _to_rgb_reduced(image, factor, extrema, deadline)
     except ImageError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError) as err:
         raise CorruptImageError(f"corrupt or truncated image data: {err}") from None
 
 
-def _to_rgb_reduced(image: Image.Image, factor: int, extrema: tuple | None) -> Image.Image:
+def _to_rgb_reduced(
+    image: Image.Image, factor: int, extrema: tuple | None, deadline: float | None = None
+) -> Image.Image:
     """`_to_rgb`, shrunk by `factor`, a band of rows at a time: the conversions (palette
-    to RGBA, 16-bit to 8-bit) then never hold more than BAND_BYTES of the image at once."""
+    to RGBA, 16-bit to 8-bit) then never hold more than BAND_BYTES of the image at once;
+    the deadline, if any, is checked before each band."""
     width, height = image.size
     rows = max(1, BAND_BYTES // (width * 4) // factor) * factor
     if rows >= height:  # an ordinary thumbnail: one band, converted as it is
@@ -260,6 +307,7 @@ def _to_rgb_reduced(image: Image.Image, factor: int, extrema: tuple | None) -> I
         return rgb.reduce(factor) if factor > 1 else rgb
     out = Image.new("RGB", (-(-width // factor), -(-height // factor)))
     for top in range(0, height, rows):
+        _check_deadline(deadline)
         band = _to_rgb(image.crop((0, top, width, min(height, top + rows))), extrema)
         out.paste(band.reduce(factor) if factor > 1 else band, (0, top // factor))
     return out

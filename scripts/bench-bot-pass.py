@@ -37,14 +37,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.conftest import (  # noqa: E402 - the repository root is on the path only now
-    CATEGORY_TREE,
     UPLOAD_CATEGORIES,
     bot_env,
+    local_services,
     write_bot_config,
 )
 from tests.fault_proxy import FaultProxy  # noqa: E402
 from tests.hostile_images import HOSTILE  # noqa: E402
-from tests.mariadb_fixtures import PASSWORD, USER, LocalMariaDB, mariadb_available  # noqa: E402
+from tests.mariadb_fixtures import PASSWORD, USER, mariadb_available  # noqa: E402
 from tests.wiki_fixtures import (  # noqa: E402
     LocalWiki,
     sample_images,
@@ -152,14 +152,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-bot-") as tmp:
         base = Path(tmp)
-        wiki = LocalWiki.start(base / "wiki")
-        db = LocalMariaDB.start(base / "mariadb") if args.store == "mariadb" else None
-        try:
-            client = wiki.client()
-            for child, parents in CATEGORY_TREE.items():
-                client.edit(
-                    f"Category:{child}", "Bench." + "".join(f"[[Category:{p}]]" for p in parents)
-                )
+        with local_services(base, with_mariadb=args.store == "mariadb") as (wiki, db):
             since = wait_next_second()
             started = time.monotonic()
             if args.hostile:
@@ -178,10 +171,6 @@ def main() -> None:
                 cold = measured_pass(base, env, proxy, since)
                 upload_variants(wiki, args.warm_uploads, args.uploads)
                 warm = measured_pass(base, env, proxy, since)
-        finally:
-            wiki.stop()
-            if db:
-                db.stop()
     result = {"store": args.store, "uploads": args.uploads, "cold_cache": cold, "warm_cache": warm}
     print(json.dumps(result, indent=2))
 

@@ -1,6 +1,6 @@
 """Benchmark the bot's decoding on hostile images (prints numbers; asserts nothing).
 
-    .venv/bin/python scripts/benchmark_hostile_images.py [--max-decoded-bytes N]
+    .venv/bin/python scripts/benchmark_hostile_images.py [--max-decoded-bytes N] [--budget S]
 
 Each file of the battery in tests/hostile_images.py (a 16-bit 330 x 150,000 strip, a
 49 MP palette PNG with tRNS, a 7000 x 7000 GIF, an int32 TIFF, a 16383 x 3000 WebP, a
@@ -10,7 +10,9 @@ under the bot's caps, then an ordinary 330 px thumbnail, goes through the bot's 
 features) in a fresh process with the default model loaded. Printed per file: the
 outcome, the wall time of that call, and the process's peak RSS (VmHWM: the model and
 libraries included; "baseline" is the same process's peak before the image).
-Targets (issue 15): under 250 MB and 2 s per file.
+Targets (issue 15): under 250 MB and 2 s per file. With --budget, each call gets the
+bot's per-file deadline that many seconds after it starts: a file slower than that ends
+as "file_timeout" once the decoder has been stopped.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from tests.wiki_fixtures import sample_images  # noqa: E402
 
 CHILD = r"""
 import json, sys, time
-from classifier.images import ImageError
+from classifier.images import ImageError, ImageTimeoutError
 from classifier.model import TopicModel
 from bot.thumbnail_pixels import classify_thumbnail
 
@@ -42,10 +44,14 @@ def rss_mb():  # VmHWM: this process's peak; ru_maxrss would inherit the parent'
 model = TopicModel.load()
 baseline = rss_mb()
 data = open(sys.argv[1], "rb").read()
+budget = float(sys.argv[3])
 start = time.perf_counter()
 try:
-    result = classify_thumbnail(data, model, model.default_operating_point, int(sys.argv[2]))
+    result = classify_thumbnail(data, model, model.default_operating_point, int(sys.argv[2]),
+                                deadline=time.monotonic() + budget if budget else None)
     outcome = "classified: " + ", ".join(result.prediction.predictions[:3])
+except ImageTimeoutError:
+    outcome = f"file_timeout: stopped while decoding (budget {budget:g} s)"
 except ImageError as err:
     outcome = f"image_{err.kind}: {err}"
 seconds = time.perf_counter() - start
@@ -75,6 +81,13 @@ def main() -> None:
         default=ThumbnailConfig.max_decoded_bytes,
         help="the decoding cap to use (default: the bot's, %(default)s)",
     )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=0.0,
+        help="seconds each file may take, as the bot's [thumbnails] file_budget_seconds "
+        "(default: 0, no deadline)",
+    )
     args = parser.parse_args()
     battery = [("hostile", n, f) for n, f in HOSTILE.items()]
     battery += [("under the caps", n, f) for n, f in NEAR_CAP.items()]
@@ -89,7 +102,8 @@ def main() -> None:
             path = Path(tmp) / "image"
             path.write_bytes(data)
             done = subprocess.run(
-                [sys.executable, "-c", CHILD, str(path), str(args.max_decoded_bytes)],
+                [sys.executable, "-c", CHILD, str(path), str(args.max_decoded_bytes)]
+                + [str(args.budget)],
                 cwd=ROOT,
                 capture_output=True,
                 text=True,

@@ -56,14 +56,14 @@ from bot.store import (  # noqa: E402 - the repository root is on the path only 
     suggestions_table,
 )
 from tests.conftest import (  # noqa: E402
-    CATEGORY_TREE,
     UPLOAD_CATEGORIES,
     bot_env,
+    local_services,
     write_bot_config,
 )
 from tests.fault_proxy import Fault, FaultProxy  # noqa: E402
 from tests.hostile_images import HOSTILE  # noqa: E402
-from tests.mariadb_fixtures import PASSWORD, USER, LocalMariaDB, mariadb_available  # noqa: E402
+from tests.mariadb_fixtures import PASSWORD, USER, mariadb_available  # noqa: E402
 from tests.wiki_fixtures import (  # noqa: E402
     ADMIN_LOGIN,
     ADMIN_PASSWORD,
@@ -332,14 +332,7 @@ def main() -> int:
         parser.error(f"cannot run: {reason}")
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         base = Path(tmp)
-        wiki = LocalWiki.start(base / "wiki")
-        db = LocalMariaDB.start(base / "mariadb") if args.store == "mariadb" else None
-        try:
-            client = wiki.client()
-            for child, parents in CATEGORY_TREE.items():
-                client.edit(
-                    f"Category:{child}", "Soak." + "".join(f"[[Category:{p}]]" for p in parents)
-                )
+        with local_services(base, with_mariadb=args.store == "mariadb") as (wiki, db):
             store = None
             extra = None
             if db:
@@ -350,10 +343,6 @@ def main() -> int:
                 wiki, base / "work", args.uploads, args.kills, args.fault_rate, args.seed,
                 store, extra,
             )  # fmt: skip
-        finally:
-            wiki.stop()
-            if db:
-                db.stop()
     summary["store"] = args.store
     print(json.dumps(summary, indent=2))
     return 1 if any(summary["counts"].values()) else 0

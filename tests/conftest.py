@@ -15,12 +15,16 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from classifier.artifact import DEFAULT_MODEL_DIR
-from tests.mariadb_fixtures import mariadb  # noqa: F401 - a session fixture for all tests
+from tests.mariadb_fixtures import (
+    LocalMariaDB,
+    mariadb,  # noqa: F401 - a session fixture for all tests
+)
 from tests.wiki_fixtures import (
     BOT_LOGIN,
     BOT_PASSWORD,
@@ -72,15 +76,17 @@ UPLOAD_CATEGORIES = {
 }
 
 
-@pytest.fixture(scope="session")
-def wiki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWiki]:
-    """A fresh MediaWiki on a free loopback port with the category tree; stopped at the end."""
-    reason = wiki_available()
-    if reason:
-        pytest.skip(reason)
-    base = tmp_path_factory.mktemp("wiki")
+@contextmanager
+def local_services(
+    base: Path, with_mariadb: bool = False
+) -> Iterator[tuple[LocalWiki, LocalMariaDB | None]]:
+    """A fresh MediaWiki under `base` with CATEGORY_TREE (and its hidden maintenance
+    category), and with `with_mariadb` a local MariaDB server too; both stopped at the end.
+    The tests' session wiki, scripts/soak.py and scripts/bench-bot-pass.py all start here."""
     wiki = LocalWiki.start(base / "wiki")
+    db = None
     try:
+        db = LocalMariaDB.start(base / "mariadb") if with_mariadb else None
         client = wiki.client()
         for child, parents in CATEGORY_TREE.items():
             client.edit(
@@ -88,9 +94,24 @@ def wiki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWiki]:
                 "Test category." + "".join(f"[[Category:{p}]]" for p in parents),
             )
         client.edit("Category:Files with maintenance", "Maintenance. __HIDDENCAT__")
-        yield wiki
+        yield wiki, db
     finally:
         wiki.stop()
+        if db:
+            db.stop()
+
+
+@pytest.fixture(scope="session")
+def wiki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWiki]:
+    """A fresh MediaWiki on a free loopback port with the category tree; stopped at the end."""
+    reason = wiki_available()
+    if reason:
+        pytest.skip(reason)
+    base = tmp_path_factory.mktemp("wiki")
+    try:
+        with local_services(base) as (wiki, _):
+            yield wiki
+    finally:
         shutil.rmtree(base, ignore_errors=True)
 
 

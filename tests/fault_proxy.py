@@ -8,7 +8,10 @@ given number of times, or at random with a given chance, in one of these ways:
 - `stall`: no answer for `delay` seconds, then the connection closed (a timeout);
 - `slow`: the answer forwarded after `delay` seconds;
 - `truncate`: the answer's headers promise the whole body, half of it comes, then the
-  connection closes.
+  connection closes;
+- `forward`: the request forwarded unchanged, after the rule's `before` has run (a
+  person acting on the wiki at that very moment, such as turning the kill switch off
+  while the bot saves a page).
 
 With `rewrite_urls`, the wiki's own address in forwarded answers is replaced by the
 proxy's, so the thumbnails the API points to are fetched through the proxy too. Every
@@ -38,9 +41,10 @@ class Fault:
     status: int = 500
     times: int = 1_000_000
     retry_after: int | None = None
-    kind: str = "status"  # status, drop, stall, slow or truncate
+    kind: str = "status"  # status, drop, stall, slow, truncate or forward
     delay: float = 0.0  # seconds, for stall and slow
     chance: float = 1.0  # of meeting a matching request
+    before: Callable[[], None] | None = None  # run before the request is answered
     hits: list[float] = field(default_factory=list)  # monotonic times of injected answers
 
 
@@ -117,6 +121,8 @@ class FaultProxy:
                     proxy.seen.append(Seen(method, params, time.monotonic()))
                 fault = proxy._fault_for(params)
                 kind = fault.kind if fault else None
+                if fault and fault.before:
+                    fault.before()
                 if kind in ("drop", "stall"):
                     time.sleep(fault.delay if kind == "stall" else 0)
                     self.close_connection = True

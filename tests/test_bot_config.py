@@ -46,6 +46,9 @@ def test_empty_file_gives_defaults():
         ("[review]\nmin_reviews = 0", "min_reviews = 0: must be greater than 0"),
         ("[review]\noauth_url = 'meta.wikimedia.org'", "must be an http(s) URL"),
         ("[review]\ntool_url = 'topicbot.toolforge.org'", "must be an http(s) URL"),
+        ("[flags.limits]\nestablished_edits = 0", "established_edits = 0: must be greater"),
+        ("[flags.limits]\nestablished_days = 30", "no account is both new and established"),
+        ("[flags.limits]\nestablished_edits = 20", "no account is both new and established"),
     ],
 )
 def test_bad_values_are_rejected_with_a_clear_message(text, message):

@@ -377,3 +377,60 @@ def test_a_first_migration_cut_short_completes_its_indexes(store_url):
         "ix_suggestions_logid",
         "ix_suggestions_state",
     } <= found
+
+
+def test_near_copies_are_found_through_the_hash_bands_and_the_migration_fills_them(store_url):
+    """The banded lookup returns every flag within 7 bits of a hash, and reads few of
+    the others; flags stored before migration 0009 get their bands when it runs."""
+    import random
+
+    from bot.flag_signals import hamming
+    from bot.store import FlagRecord, Signal
+
+    rng = random.Random(7)
+    base = rng.getrandbits(64)
+    near = {}  # title -> hash, 0..7 bits from base
+    for bits in range(8):
+        flips = sum(1 << b for b in rng.sample(range(64), bits))
+        near[f"File:Near {bits}.png"] = f"{base ^ flips:016x}"
+    far = {f"File:Other {i}.png": f"{rng.getrandbits(64):016x}" for i in range(300)}
+    store = Store(store_url)
+    for logid, (title, dhash) in enumerate({**near, **far}.items(), start=1):
+        flag = FlagRecord(4.0, "may have problems", (Signal("tiny", 4.0, "tiny"),), dhash)
+        store.record_upload(_file(logid, title), Cursor("2024-05-01T10:00:00Z", logid), flag=flag)
+    query = f"{base:016x}"
+
+    def found() -> dict[str, str]:
+        return dict(store.flagged_hashes(query, 6))
+
+    candidates = found()
+    assert {t: h for t, h in candidates.items() if hamming(query, h) <= 7} == near
+    assert len(candidates) < 40  # far fewer than the 308 flags
+    assert len(dict(store.flagged_hashes(query, 8))) == 308  # past what bands vouch for
+    # a store of before 0009: its flags have no bands until the migration runs
+    migrate.downgrade(store.engine, "0008")
+    migrate.upgrade(store.engine)
+    assert found() == candidates
+
+
+def test_recent_errors_count_final_and_retried_outcomes_apart(store):
+    """What `bot.status` reports: error outcomes of the window by outcome, those with
+    attempts left apart from final ones, a few titles of each final outcome."""
+    cursor = Cursor("2024-05-01T10:00:00Z", 1)
+    outcomes = ["classified", "classified", "api_error", "internal_error", "poison", "deleted"]
+    for logid, outcome in enumerate(outcomes, start=1):
+        store.record_upload(_file(logid, f"File:{logid}.jpg", outcome), cursor)
+    store.record_upload(_file(3, "File:3.jpg", "api_error"), cursor)  # a retry: 2 attempts
+    store.mark_in_progress(_file(7, "File:7.jpg", "in_progress"))
+    since = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
+
+    retried = store.recent_errors(since, max_attempts=3)
+    assert retried.files == 7
+    assert retried.retrying == {"api_error": 1, "in_progress": 1}
+    assert retried.final == {"internal_error": 1, "poison": 1}
+    assert retried.examples == {"internal_error": ["File:4.jpg"], "poison": ["File:5.jpg"]}
+    final = store.recent_errors(since, max_attempts=2)  # its attempts ran out
+    assert final.retrying == {"in_progress": 1}
+    assert final.final == {"api_error": 1, "internal_error": 1, "poison": 1}
+    later = store.recent_errors(datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1), 3)
+    assert (later.files, later.final, later.retrying) == (0, {}, {})

@@ -4,9 +4,11 @@ as a subprocess, with real images, a real SQLite store and the real model."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -344,3 +346,39 @@ def test_continuous_mode_stops_cleanly_on_sigterm(wiki, images, tmp_path):
     assert 1 <= len(files) < len(names)  # stopped early, after a whole file
     assert all(outcomes == ["classified"] for outcomes in files.values())
     assert not any("Traceback" in line for line in lines)
+
+
+def test_the_kill_switch_turned_off_between_two_saves_stops_the_second(
+    wiki, images, admin, tmp_path
+):
+    """The switch is read before every save, not once per pass: a trusted account turns
+    it off while the bot saves its first page of the pass (the fault proxy runs that
+    edit as it forwards the bot's first save request), and no other page is saved."""
+    since = wait_next_second()
+    wiki.client().upload("Switch between saves.jpg", variant(images["Chelsea the cat.jpg"], 310))
+    switch, prefix = "User:Bot/Run/Between", "User:Bot/Topics/Between"
+    admin.edit(switch, "true")
+    turned_off = []
+
+    def turn_off() -> None:
+        admin.edit(switch, "false")
+        turned_off.append(time.monotonic())
+
+    def first_save(params: dict[str, str]) -> bool:
+        return params.get("action") == "edit" and params.get("title", "").startswith(prefix)
+
+    with FaultProxy(wiki.port) as proxy:
+        proxy.faults.append(Fault(first_save, kind="forward", times=1, before=turn_off))
+        report = {"page_prefix": prefix, "kill_switch_page": switch}
+        write_bot_config(tmp_path / "config.toml", proxy.api_url, report=report)
+        env = bot_env(tmp_path / "pwb", {"localwiki": wiki.port, "proxywiki": proxy.port})
+        done = run_bot(["--once", "--since", since], tmp_path, env)
+        saves = [s for s in proxy.api_requests() if first_save(s.params)]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["files_classified"] == 1 and len(turned_off) == 1
+    [saved] = summary["pages_written"]
+    assert len(saves) == 1 and saves[0].params["title"] == saved
+    assert admin.page_text(saved) is not None
+    held = re.findall(r"not publishing (.+?): " + re.escape(switch), done.stderr)
+    assert len(held) >= 2 and saved not in held  # the index and a topic page at least
+    assert all(admin.page_text(title) is None for title in held)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.config import ConfigError, FlagsConfig, FlagWeights, parse_config
+from bot.config import ConfigError, FlagLimits, FlagsConfig, FlagWeights, parse_config
 from bot.flag_score import LIKELY, MAY, VERY_LIKELY, Evidence, assess, tier_of
 from bot.flag_signals import (
     CONTEXT_SIGNALS,
@@ -258,7 +258,7 @@ def test_smooth_images_are_nobodys_near_duplicate():
 
 
 def test_an_autopatrolled_uploader_is_discounted():
-    patroller = replace(account(5000, 2000), rights=frozenset({"autopatrol", "edit"}))
+    patroller = replace(account(300, 400), rights=frozenset({"autopatrol", "edit"}))
     icon = assess(evidence(width=48, height=48, mime="image/png"), FlagsConfig())
     assert icon.tier == MAY
     trusted = assess(evidence(width=48, height=48, mime="image/png", account=patroller),
@@ -266,6 +266,20 @@ def test_an_autopatrolled_uploader_is_discounted():
     assert [s.name for s in trusted.signals] == ["tiny", "trusted_uploader"]
     assert trusted.score == 1.0 and trusted.tier is None
     assert assess(evidence(account=patroller), FlagsConfig()).signals == ()  # no discount alone
+
+
+@pytest.mark.parametrize(
+    ("edits", "days", "discounted"),
+    [(1000, 730, True), (5000, None, True), (999, 3000, False), (9000, 729, False)],
+)
+def test_an_established_uploader_is_discounted(edits, days, discounted):
+    icon = evidence(width=48, height=48, mime="image/png", account=account(edits, days))
+    result = assess(icon, FlagsConfig())
+    names = ["tiny", "trusted_uploader"] if discounted else ["tiny"]
+    assert [s.name for s in result.signals] == names
+    assert result.tier == (None if discounted else MAY)
+    config = FlagsConfig(limits=replace(FlagLimits(), established_edits=20_000))
+    assert [s.name for s in assess(icon, config).signals] == ["tiny"]
 
 
 # -- score and tiers -------------------------------------------------------------------
@@ -278,7 +292,7 @@ def evidence(**changes) -> Evidence:
         height=3000,
         size_bytes=4_000_000,
         has_camera_exif=True,
-        account=account(5000, 2000),
+        account=account(300, 400),  # neither new nor established
         spread=50.0,
         dhash="0123456789abcdef",
         claimed=("STEM", "Nature", "Animals"),
@@ -364,9 +378,12 @@ def test_every_reason_is_in_plain_words():
         _mismatch(("Places", "Architecture"), ("STEM", "Nature", "Animals")).reason,
         no_camera_exif("image/jpeg", 4000, 3000, False, 1.0).reason,
         near_duplicate(near, [("File:Same.jpg", near)], 3.0).reason,
-        trusted_uploader(replace(account(5000, 2000), rights=frozenset({"autopatrol"})), 3).reason,
+        trusted_uploader(replace(account(5000, 2000), rights=frozenset({"autopatrol"})), 3, NOW)
+        .reason,
+        trusted_uploader(account(5000, 2000), 3, NOW).reason,
     ]
     for reason in reasons:
         assert not JARGON.search(reason), reason
     assert "1 edit," in reasons[0] and "1 day ago" in reasons[0]
     assert "93 % sure" in reasons[4]
+    assert reasons[-1] == "the uploader is established: 5000 edits over 2000 days"

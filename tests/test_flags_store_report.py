@@ -106,10 +106,22 @@ def test_page_groups_by_tier_newest_first_with_every_reason(tmp_path):
     order = [text.index(f"[[:File:{n}.png|") for n in ("Very", "Likely", "New may", "Old may")]
     assert order == sorted(order)
     assert text.index("== Very likely have problems ==") < text.index("== May have problems ==")
-    assert "[[File:Very.png|120px|" in text  # the thumbnail
+    assert "[[File:" not in text  # files linked, not embedded: no "File usage" entry
     assert "tiny: 60x40 px (short side under 150 px) (+4)" in text
     assert "|| 7.5 ||" in text and user_link("U") in text
     assert "[[User:Bot/Topics/Flags/Reviewed]]" in text
+
+
+def test_thumbnails_are_in_the_review_tool_or_embedded_when_configured(tmp_path):
+    store = _store(tmp_path)
+    _flag(store, "File:Very.png", VERY_LIKELY, 2, score=7.5)
+    page = capped(store.listed_flags(TIERS), 5)
+    tool = render_flags_page(page, "R", tool_url="https://topicbot.toolforge.org/")
+    assert "[[:File:Very.png|" in tool and "[[File:" not in tool
+    assert "[https://topicbot.toolforge.org/?file=Very.png review]" in tool
+    embedded = render_flags_page(page, "R", embed=True)
+    assert "! Image !! File !!" in embedded
+    assert "| [[File:Very.png|120px|" in embedded and "[[:File:Very.png|" in embedded
 
 
 def test_per_uploader_cap_keeps_one_batch_from_flooding_the_page(tmp_path):

@@ -21,6 +21,7 @@ from classifier.images import (
     CorruptImageError,
     EmptyImageError,
     ImageError,
+    ImageTimeoutError,
     ImageTooComplexError,
     ImageTooLargeError,
     NotAnImageError,
@@ -494,3 +495,35 @@ def test_large_images_are_converted_in_reduced_bands(image, fmt, options):
     whole = decode_image(data)
     assert close(small, whole.reduce(factor), 0)
     assert close(decode_image(data, min_size=100), whole, 0)  # without reduce: exact
+
+
+SLOW = {
+    "palette+tRNS PNG 7000x7000": hostile_images.palette_trns,
+    "GIF 7000x7000": hostile_images.big_gif,
+    "progressive JPEG, 100 scans": lambda: hostile_images.scan_bomb(90, 3000),
+}
+
+
+@pytest.mark.parametrize("make", SLOW.values(), ids=SLOW.keys())
+def test_a_deadline_stops_decoding_part_way(make):
+    """Files within every cap that take 0.4-0.9 s to decode here: a deadline 0.05 s away
+    stops the decoding itself (not only the caller after it), and a generous one
+    changes no pixel (the decoder fed in small chunks decodes the same image)."""
+    data = make()
+    options = {"min_size": 224, "max_decoded_bytes": 64_000_000, "reduce": True}
+    began = time.monotonic()
+    whole = decode_image(data, **options)
+    whole_seconds = time.monotonic() - began
+    began = time.monotonic()
+    with pytest.raises(ImageTimeoutError):
+        decode_image(data, **options, deadline=began + 0.05)
+    assert time.monotonic() - began < whole_seconds / 2  # stopped part way, not at the end
+    paced = decode_image(data, **options, deadline=time.monotonic() + 600)
+    assert np.array_equal(np.asarray(paced), np.asarray(whole))
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "WEBP", "TIFF"])
+def test_a_generous_deadline_changes_no_pixel_of_an_ordinary_image(fmt):
+    data = encode(photo(330, 248) if fmt != "GIF" else photo(330, 248).quantize(), fmt)
+    assert np.array_equal(pixels(data, min_size=224, deadline=time.monotonic() + 600),
+                          pixels(data, min_size=224))  # fmt: skip

@@ -55,7 +55,8 @@ def test_migration_0008_round_trips(store_url):
     migrate.downgrade(store.engine, "0007")
     assert "promotions" not in inspect(store.engine).get_table_names()
     migrate.upgrade(store.engine)
-    assert migrate.current(store.engine) == "0008" == migrate.head()
+    assert migrate.current(store.engine) == migrate.head()
+    assert "promotions" in inspect(store.engine).get_table_names()
 
 
 def test_the_command_records_and_says_so(tmp_path, capsys):
