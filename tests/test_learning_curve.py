@@ -76,3 +76,18 @@ def test_a_missing_run_is_a_one_line_error(tmp_path, capsys):
         learning_curve.main(["--run", str(tmp_path / "nothing")])
     assert stop.value.code == 2
     assert "build_default_model_v3 --out" in capsys.readouterr().err
+
+
+def test_a_label_with_one_class_in_a_draw_gets_a_constant_not_an_error():
+    from training.commons_head import Rows, fit_linear, learned_scores
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(12, 5)).astype(np.float32)
+    y = np.zeros((12, 2), np.float32)
+    y[:6, 1] = 1  # label 0 has no positive in this draw, label 1 has six
+    rows = Rows(x, np.zeros((12, 2), np.float32), y, np.ones((12, 2), bool),
+                np.ones(12, np.float32))
+    weights, bias = fit_linear(rows, 1.0, np.array([True, True]))
+    scores = learned_scores(x, weights, bias)
+    assert np.all(weights[:, 0] == 0) and np.all(scores[:, 0] < 0.01)
+    assert scores[:6, 1].mean() > scores[6:, 1].mean()

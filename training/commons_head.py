@@ -73,12 +73,17 @@ def fit_linear(rows: Rows, c: float, fitted: np.ndarray) -> tuple[np.ndarray, np
     """(weights (n_inputs, n_labels), bias) of one logistic regression per label in
     `fitted`, each on the rows that know that label, standardised over those rows and
     folded back into the weights (so the runtime applies x @ W + b to raw inputs); other
-    labels get zeros. Classes are balanced, on top of the rows' own weights."""
+    labels get zeros. Classes are balanced, on top of the rows' own weights. A label whose
+    rows hold one class only (possible in a learning curve's small draws) gets a constant
+    near that class."""
     weights = np.zeros((rows.x.shape[1], rows.y.shape[1]), dtype=np.float64)
     bias = np.zeros(rows.y.shape[1], dtype=np.float64)
     for j in np.flatnonzero(fitted):
         m = rows.known[:, j]
         x, y = rows.x[m], rows.y[m, j]
+        if y.min() == y.max():  # one class only (a small draw): a constant, nothing to fit
+            bias[j] = -6.9 if y.max() == 0 else 6.9  # logit of 0.001 / 0.999
+            continue
         mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
         w = rows.weight[m] * np.where(y > 0, len(y) / (2 * max(y.sum(), 1)),
                                       len(y) / (2 * max(len(y) - y.sum(), 1)))
