@@ -103,7 +103,7 @@ def render_flags_page(
             + "File !! Uploader !! Uploaded !! Tier !! Score !! Reasons",
         ]
         for row in tier_rows:
-            reasons = "<br />".join(_cell(f"{s.reason} (+{s.points:g})") for s in row.signals)
+            reasons = "<br />".join(_cell(f"{s.reason} ({s.points:+g})") for s in row.signals)
             if row.state == FLAG_KEPT:
                 reasons += f"<br />'''not fine''', per {user_link(row.reviewed_by)}"
             image = f"[[{row.title}|{THUMB_WIDTH}px|{inert(row.title)}]] || " if embed else ""

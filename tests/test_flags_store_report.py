@@ -192,3 +192,16 @@ def test_review_page_syntax():
     assert review_lines("* [[:File:A.png]] fine\n* [[:File:A.png]] not fine") == {
         "File:A.png": FLAG_KEPT  # the last line about a file wins
     }
+
+
+def test_a_discount_reads_as_minus_its_points(tmp_path):
+    store = _store(tmp_path)
+    discount = Signal("trusted_uploader", -3.0, "the uploader is established: 4,200 edits")
+    file = FileRecord(1, "File:Icon.png", "2024-05-01T12:00:00Z", "classified", sha1="a" * 40,
+                      uploader="Veteran")  # fmt: skip
+    flag = FlagRecord(4.0, MAY, (TINY, Signal("x", 3.0, "third signal (made up)"), discount),
+                      None)  # fmt: skip
+    assert store.record_upload(file, Cursor(file.uploaded_at, file.logid), flag=flag)
+    text = _page(store, 5)
+    assert "the uploader is established: 4,200 edits (-3)" in text
+    assert "(+-" not in text and "tiny: 60x40 px (short side under 150 px) (+4)" in text
