@@ -62,6 +62,14 @@ def test_a_suggestion_has_its_own_page_for_worklists_to_link(client, store):
     assert client.get(f"/?file={name}").get_data(as_text=True).count('class="card"') == 2
 
 
+def test_a_file_without_suggestions_shows_its_thumbnail_and_says_why(client):
+    # the flags page links every flagged file to ?file=, suggested topics or not
+    page = client.get("/?file=Flagged_icon.png").get_data(as_text=True)
+    assert 'class="card"' not in page and "Nothing here with these filters" not in page
+    assert "File:Flagged icon.png has no topic suggestion to review" in page
+    assert "Special:FilePath/Flagged_icon.png&amp;width=" in page
+
+
 def test_login_through_the_stand_in_provider_names_the_reviewer(client):
     assert login(client, "Alice", next_path="/?topic=Maps") == "/?topic=Maps"
     page = client.get("/").get_data(as_text=True)
