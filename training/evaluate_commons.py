@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from classifier.artifact import ModelCard
+from classifier.hierarchy import predicted_labels
 from classifier.model import TopicModel
 from classifier.taxonomy import Taxonomy
 from training import commons_dev
@@ -35,10 +36,12 @@ def run_model(model: TopicModel, dev: commons_dev.CommonsDev) -> dict[str, dict]
     results = model.predict_bytes(dev.image_bytes())
     scores = np.array([[r.probabilities[x] for x in taxonomy.labels] for r in results])
     out = {}
-    for point in model.operating_points:
+    for point in model.operating_points:  # one inference: each point's sets from the scores
+        thresholds = model.thresholds(point)
         predicted = np.zeros(y.shape, dtype=bool)
-        for i, result in enumerate(model.predict_bytes(dev.image_bytes(), point)):
-            predicted[i, [taxonomy.index(x) for x in result.predictions]] = True
+        for i, row in enumerate(scores):
+            labels = predicted_labels(row, taxonomy, thresholds)
+            predicted[i, [taxonomy.index(x) for x in labels]] = True
         out[point] = {**commons_dev.scored(y, predicted, scores, taxonomy),
                       "predicted_matrix": predicted, "how": "run on the images"}
     return out
@@ -68,7 +71,7 @@ def table(result: dict, taxonomy: Taxonomy) -> list[str]:
         m = result["per_label"][label]
         p, r = ("–" if m[k] is None else f"{m[k]:.2f}" for k in ("precision", "recall"))
         counted = "" if label in result["labels_counted"] else "  (not averaged)"
-        lines.append(f"{label:26} {m['support']:>7} {m['predicted']:>6} {p:>6} {r:>6} "
+        lines.append(f"{label:26} {m['support']:>7} {m['predicted']:>6.1f} {p:>6} {r:>6} "
                      f"{m['f1']:>6.2f}{counted}")
     lines.append(f"micro F1 {result['micro_f1']:.3f}   macro F1 {result['macro_f1']:.3f}   "
                  f"(over {len(result['labels_counted'])} labels with >= "
