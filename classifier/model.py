@@ -210,7 +210,7 @@ class TopicModel:
         if self.head is not None:
             if self.face_detector is not None and letterboxed is None:
                 raise ValueError("this model also reads the letterboxed image (see prepare)")
-            face = self.face_signals(letterboxed if letterboxed is not None else pixels[:0])
+            face = self.face_signals(letterboxed if letterboxed is not None else pixels)
             inputs = [HeadInputs(*row) for row in zip(scores, features, face, strict=True)]
             scores = self.head.scores(scores, features, face)
         return max_constraint(np.clip(scores, 0.0, 1.0), self.taxonomy), inputs

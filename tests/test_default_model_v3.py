@@ -92,6 +92,26 @@ def test_a_head_of_the_wrong_shape_is_refused(tmp_path: Path):
         TopicModel.load(target)
 
 
+def test_a_head_without_a_face_detector_predicts(tmp_path: Path, model: TopicModel):
+    """Format 2 allows a head with no detector: its face block is empty, not an error."""
+    from classifier.artifact import file_sha256
+
+    target = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL_DIR, target)
+    (target / "face_detector.tflite").unlink()
+    card = json.loads((target / CARD_FILE).read_text())
+    del card["detectors"], card["files"]["face_detector.tflite"]
+    card["head"]["inputs"] = [b for b in card["head"]["inputs"] if b["kind"] != "face"]
+    np.savez(target / "head.npz", weights=model.head.weights[: -len(FACE_SIGNALS)],
+             bias=model.head.bias)
+    card["files"]["head.npz"]["sha256"] = file_sha256(target / "head.npz")
+    (target / CARD_FILE).write_text(json.dumps(card))
+    faceless = TopicModel.load(target)
+    assert faceless.face_detector is None and faceless.head is not None
+    [result] = faceless.predict_bytes([_png(_astronaut())])
+    assert all(0.0 <= v <= 1.0 for v in result.probabilities.values())
+
+
 def test_a_detector_with_other_anchors_is_refused(tmp_path: Path):
     target = tmp_path / "model"
     shutil.copytree(DEFAULT_MODEL_DIR, target)
