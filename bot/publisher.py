@@ -208,11 +208,14 @@ def publish_from_store(
     flags_page: str | None,
     now: datetime,
     held_back: Mapping[str, str] | None = None,
+    model_version: str | None = None,
 ) -> list[PublishResult]:
     """Render every worklist page and publish it; once a page is on the wiki (saved, or
     already identical), the pending suggestions it shows become published. Labels in
-    `held_back` (label -> reason: reviewers rejected too many) list no files."""
-    pages = render_worklists(store, taxonomy, style, flags_page, now, held_back or {})
+    `held_back` (label -> reason: reviewers rejected too many of `model_version`'s
+    suggestions) list no files."""
+    pages = render_worklists(store, taxonomy, style, flags_page, now, held_back or {},
+                             model_version)
     results = publisher.publish(pages)
     if not publisher.dry_run:
         for page, result in zip(pages, results, strict=True):

@@ -265,6 +265,7 @@ class Bot:
             self.store.held_back_labels(
                 review.precision_floor, review.min_reviews, self.model.version
             ),
+            self.model.version,
         )
         self.store.record_page_saves(
             (r.title, r.status, r.detail) for r in results if r.title != DELETE_LOG

@@ -31,10 +31,13 @@ def render_worklists(
     flags_page: str | None,
     now: datetime,
     held_back: Mapping[str, str],
+    model_version: str | None = None,
 ) -> list[ReportPage]:
     """Each topic's page, narrower topics before broader ones, then needs-categories,
     then the index: a page is saved after the pages it links to exist, so the wiki
-    renders those links blue at once."""
+    renders those links blue at once. The index's reviewed precision counts the reviews
+    of `model_version`'s suggestions (None: every model's), the same reviews that hold
+    a label back."""
     counts = store.label_counts(now - NEW_WINDOW)
     pages = []
     for label in reversed(taxonomy.labels):  # the taxonomy lists a parent before its children
@@ -50,7 +53,7 @@ def render_worklists(
             taxonomy,
             counts,
             store.unsuggested_count(),
-            store.label_review_counts(),
+            store.label_review_counts(model_version),
             flags_page,
             style.tool_url,
             held_back,

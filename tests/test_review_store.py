@@ -6,12 +6,14 @@ confirmation by categories is a separate, exactly-once signal."""
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from bot.index_page import precision_cell
 from bot.precision import LabelPrecision, wilson_interval
+from bot.report import PageStyle
 from bot.store import (
     Cursor,
     FileRecord,
@@ -21,6 +23,8 @@ from bot.store import (
     _now,
     reviews_table,
 )
+from bot.worklists import render_worklists
+from classifier.taxonomy import load_taxonomy
 from tests.test_bot_store import store_url  # noqa: F401 - SQLite and MariaDB, one test each
 
 
@@ -276,11 +280,6 @@ def test_gallery_filters_and_keyset_pages(store):
 def test_a_held_back_label_leaves_the_worklist_pages(store):
     """Reviewers rejected most Animals suggestions: the Animals page lists no file and says
     why, the index says so in its row, and the other topics' pages are unchanged."""
-    from datetime import datetime
-
-    from bot.report import PageStyle
-    from bot.worklists import render_worklists
-    from classifier.taxonomy import load_taxonomy
 
     ids = [add_file(store, 100 + i, {"Animals": 0.9, "Plants": 0.8}) for i in range(6)]
     for n, by_label in enumerate(ids):
@@ -300,3 +299,22 @@ def test_a_held_back_label_leaves_the_worklist_pages(store):
     unheld = {p.title: p for p in render_worklists(
         store, load_taxonomy(), style, None, datetime(2024, 5, 2), {})}
     assert "File:Fresh fox.jpg" in unheld["User:Bot/Topics/Animals"].files
+
+
+def test_the_index_counts_the_reviews_that_hold_labels_back(tmp_path):
+    """The index's reviewed precision and the held-back rule read the same reviews: the
+    current model's. An older model's accepted suggestions do not lift a held label."""
+    store = Store(f"sqlite:///{tmp_path}/bot.sqlite")
+    for i in range(6):  # model "0": reviewers accepted every Animals suggestion
+        store.record_review(add_file(store, 10 + i, {"Animals": 0.9}, version="0")["Animals"],
+                            "accepted", "Rev")
+    for i in range(5):  # model "1": they rejected every one
+        store.record_review(add_file(store, 50 + i, {"Animals": 0.9}, version="1")["Animals"],
+                            "rejected", "Rev")
+    held = store.held_back_labels(floor=0.5, min_reviews=5, model_version="1")
+    style = PageStyle(prefix="User:Bot/Topics", max_bytes=100_000, max_files=50)
+    pages = render_worklists(store, load_taxonomy(), style, None, datetime(2024, 5, 2), held,
+                             model_version="1")
+    index = next(p.text for p in pages if p.title == "User:Bot/Topics")
+    row = next(line for line in index.splitlines() if "|Animals]]" in line)
+    assert "held back" in row and precision_cell((0, 5)) in row
