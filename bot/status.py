@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,8 +37,9 @@ from pathlib import Path
 import requests
 from pywikibot.family import Family
 
-from bot.config import Config, ConfigError, find_config, resolve_path
+from bot.config import Config, ConfigError, find_config, page_titles, resolve_path
 from bot.publisher import FAILURES, kill_switch_says_run
+from bot.site import expected_user
 from bot.store import FLAG_ACTIVE, REVIEWABLE_STATES, Cursor, PromotionRecord, Store
 from classifier.artifact import DEFAULT_MODEL_DIR, ModelArtifactError, read_card
 
@@ -92,29 +92,33 @@ def newest_upload(config: Config, timeout: float = 10.0) -> NewestUpload:
     return NewestUpload(Cursor(events[0]["timestamp"], events[0]["logid"]))
 
 
-def bot_user() -> str | None:
-    """The bot's account name (BOT_USERNAME without the BotPassword's "@app")."""
-    name = os.environ.get("BOT_USERNAME", "")
-    return name.split("@", 1)[0] or None
-
-
 def kill_switch(config: Config, timeout: float = 10.0) -> dict:
-    """The kill-switch page's title and state: on (publishing allowed), off, missing,
+    """The kill-switch page's title and state as the publisher reads it: on (it says
+    `true` and its last editor holds one of `[report] kill_switch_rights`), off, missing,
     or unknown (no bot name, or the wiki out of reach)."""
-    user = bot_user()
+    user = expected_user()
     if user is None:
         return {"page": None, "state": "unknown", "problem": "BOT_USERNAME is not set"}
-    title = config.report.kill_switch_page.format(user=user)
+    title = page_titles(config, user).kill_switch
     try:
         page = query(
-            config, timeout, prop="revisions", titles=title, rvprop="content", rvslots="main"
+            config, timeout, prop="revisions", titles=title, rvprop="content|user",
+            rvslots="main",
         )["pages"][0]
+        if page.get("missing"):
+            return {"page": title, "state": "missing", "problem": None}
+        revision = page["revisions"][0]
+        if not kill_switch_says_run(revision["slots"]["main"]["content"]):
+            return {"page": title, "state": "off", "problem": None}
+        editor = revision.get("user", "")
+        users = query(config, timeout, list="users", ususers=editor, usprop="rights")["users"]
     except QUERY_ERRORS as err:
         return {"page": title, "state": "unknown", "problem": f"{type(err).__name__}: {err}"}
-    if page.get("missing"):
-        return {"page": title, "state": "missing", "problem": None}
-    text = page["revisions"][0]["slots"]["main"]["content"]
-    return {"page": title, "state": "on" if kill_switch_says_run(text) else "off", "problem": None}
+    rights = config.report.kill_switch_rights
+    if not set(users[0].get("rights", []) if users else ()) & set(rights):
+        return {"page": title, "state": "off",
+                "problem": f"last edited by {editor}, who has no {' or '.join(rights)} right"}
+    return {"page": title, "state": "on", "problem": None}
 
 
 def create_hint(config: Config, title: str) -> str:
@@ -213,6 +217,9 @@ def collect(
             f"kill-switch page {switch['page']} is missing, so nothing is published; "
             + create_hint(config, switch["page"])
         )
+    if switch["state"] == "off" and switch["problem"] and not config.dry_run:
+        problems.append(f"kill-switch page {switch['page']} says true but was "
+                        f"{switch['problem']}, so nothing is published")
     errors = error_report(store, config, limits, now)
     if errors["problem"]:
         problems.append(errors["problem"])
@@ -300,7 +307,8 @@ def _switch_line(status: dict) -> str:
         return f"kill switch: {switch['page']} is MISSING: nothing is published"
     if switch["state"] == "unknown":
         return f"kill switch: unknown ({switch['page'] or 'no page'}: {switch['problem']})"
-    return f"kill switch: {switch['page']} says {'run' if switch['state'] == 'on' else 'stop'}"
+    why = f" ({switch['problem']})" if switch["problem"] else ""
+    return f"kill switch: {switch['page']} says {'run' if switch['state'] == 'on' else 'stop'}{why}"
 
 
 def _model_lines(status: dict) -> list[str]:

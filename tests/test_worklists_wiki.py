@@ -20,6 +20,7 @@ from tests.conftest import bot_env, write_bot_config
 from tests.wiki_fixtures import (
     ADMIN_LOGIN,
     ADMIN_PASSWORD,
+    ApiClient,
     LocalWiki,
     run_bot,
     variant,
@@ -210,6 +211,27 @@ def test_status_names_a_missing_kill_switch(wiki, tmp_path):
         and "index.php?title=User:Bot/Nowhere&action=edit" in p
         for p in status["problems"]
     )
+
+
+def test_status_says_stop_when_the_switch_was_set_by_an_account_without_the_right(
+    wiki, tmp_path
+):
+    """The publisher refuses a `true` written by an account without patrol or autopatrol
+    (an IP here); status must say the same, not "run"."""
+    anonymous = ApiClient(wiki.api_url)
+    anonymous.csrf = "+\\"  # the edit token of a logged-out editor
+    anonymous.edit("User:Bot/Run/Untrusted", "true")
+    write_bot_config(
+        tmp_path / "config.toml", wiki.api_url,
+        report={"kill_switch_page": "User:Bot/Run/Untrusted"},
+    )
+    env = bot_env(tmp_path / "pwb", {"localwiki": wiki.port})
+    (tmp_path / "var").mkdir()
+    code, status = _status(tmp_path, env, wiki.api_url)
+    switch = status["kill_switch"]
+    assert code == 1 and switch["state"] == "off", status
+    assert "who has no patrol or autopatrol right" in switch["problem"]
+    assert any("says true but was last edited by" in p for p in status["problems"])
 
 
 def test_a_page_over_the_wikis_size_limit_fails_the_run(images, tmp_path):
