@@ -68,6 +68,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import URL, Connection, Row
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot import migrate
 from bot.flag_signals import Signal
@@ -552,6 +553,15 @@ class ReviewRecord:
     reviewed_at: datetime
     undone_by: str | None
     undone_at: datetime | None
+
+
+def _confirmable() -> ColumnElement[bool]:
+    """Suggestions categories can confirm: the file's categories did not imply the label
+    when it was suggested (adds_topic true, or unknown), and not withdrawn. One rule for
+    marking, counting and choosing files to re-read."""
+    s = suggestions_table
+    return and_(or_(s.c.adds_topic.is_(None), s.c.adds_topic.is_(True)),
+                s.c.state != "withdrawn")
 
 
 def _topics_json(topics: Collection[str] | None) -> str | None:
@@ -1640,13 +1650,13 @@ class Store:
         did not imply the label when suggested (adds_topic true or unknown; withdrawn ones
         left out), how many the file's categories implied later (`confirm_by_categories`)."""
         s, c = suggestions_table, category_confirmations_table
-        confirmable = and_(
-            or_(s.c.adds_topic.is_(None), s.c.adds_topic.is_(True)), s.c.state != "withdrawn"
-        )
-        eligible = select(s.c.label, func.count()).where(confirmable).group_by(s.c.label)
+        eligible = select(s.c.label, func.count()).where(_confirmable()).group_by(s.c.label)
         # labels of the (few) confirmations, counted here: grouped in SQL, the database
         # would walk every suggestion of every label instead
-        confirmed = select(s.c.label).select_from(c).join(s, s.c.id == c.c.suggestion_id)
+        confirmed = (
+            select(s.c.label).select_from(c).join(s, s.c.id == c.c.suggestion_id)
+            .where(_confirmable())
+        )
         if model_version is not None:
             eligible = eligible.where(s.c.model_version == model_version)
             confirmed = confirmed.where(s.c.model_version == model_version)
@@ -1699,8 +1709,7 @@ class Store:
             .outerjoin(c, c.c.suggestion_id == s.c.id)
             .where(
                 s.c.created_at >= since,
-                s.c.state != "withdrawn",
-                or_(s.c.adds_topic.is_(None), s.c.adds_topic.is_(True)),
+                _confirmable(),
                 c.c.suggestion_id.is_(None),
             )
             .group_by(s.c.title)
@@ -1714,8 +1723,8 @@ class Store:
     def confirm_by_categories(self, claimed: Mapping[str, Collection[str] | None]) -> int:
         """Mark suggestions confirmed by categories: `claimed` maps a file title to the
         topics its categories imply now (re-read by a later pass; None: unknown, skipped).
-        Each suggestion of that file whose label is among them is marked once; returns how
-        many were newly marked."""
+        Each confirmable suggestion of that file (see `_confirmable`) whose label is among
+        them is marked once; returns how many were newly marked."""
         s, c = suggestions_table, category_confirmations_table
         known = {title: set(topics) for title, topics in claimed.items() if topics}
         if not known:
@@ -1729,7 +1738,11 @@ class Store:
                 rows = conn.execute(
                     select(s.c.id, s.c.title, s.c.label)
                     .outerjoin(c, c.c.suggestion_id == s.c.id)
-                    .where(s.c.title.in_(titles[start : start + 500]), c.c.suggestion_id.is_(None))
+                    .where(
+                        s.c.title.in_(titles[start : start + 500]),
+                        c.c.suggestion_id.is_(None),
+                        _confirmable(),
+                    )
                 ).all()
                 ids = [row.id for row in rows if row.label in known[row.title]]
                 if ids:

@@ -231,6 +231,8 @@ def test_confirmation_by_categories_is_marked_once_and_kept_apart_from_reviews(s
     assert store.confirm_by_categories({"File:1.jpg": ["Animals", "Nature"], "File:3.jpg": None})
     assert store.confirm_by_categories({"File:1.jpg": ["Animals"]}) == 0  # once
     assert store.confirm_by_categories({"File:3.jpg": ["Food"]}) == 1
+    # File:2's categories implied Animals when it was suggested: nothing to confirm
+    assert store.confirm_by_categories({"File:2.jpg": ["Animals"]}) == 0
     assert [t for _, t in store.confirmation_candidates(since, limit=10)] == ["File:1.jpg"]  # Maps
     table = {p.label: p for p in store.label_precision()}
     assert (table["Animals"].confirmed, table["Animals"].confirmable) == (1, 1)
