@@ -56,7 +56,9 @@ from training import build_default_model_v2 as v2
 from training import commons_dev
 from training.commons_head import (
     DEFAULT_POINT,
+    EXTRA_WEIGHT,
     POINTS,
+    C,
     Rows,
     cross_validate,
     fit_and_choose,
@@ -220,8 +222,8 @@ def fallback_points(taxonomy: Taxonomy) -> dict[str, dict[str, float | None]]:
     """Thresholds for labels too rare on the Commons images to fit (all of them ImageNet-
     mapped): 1.x's hand-set points on the graph's score, 0.5 (half the probability mass)
     for precise and balanced, 0.25 for broad, as 2.x used for its mapped labels."""
-    source = {"precise": "conservative", "balanced": "conservative", "broad": "broad"}
-    return {p: dict.fromkeys(taxonomy.labels, v1.THRESHOLDS[source[p]]) for p in POINTS}
+    return {p: dict.fromkeys(taxonomy.labels, v1.THRESHOLDS[REFERENCE_POINTS[p]])
+            for p in POINTS}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,10 +240,10 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"where {WHEEL} is downloaded (default: %(default)s)")
     parser.add_argument("--face-detector", choices=sorted(FACE_DETECTORS), default="short",
                         help="BlazeFace variant (default: %(default)s)")
-    parser.add_argument("--extra-weight", type=float, default=0.03,
+    parser.add_argument("--extra-weight", type=float, default=EXTRA_WEIGHT,
                         help="loss weight of each non-Commons row against 1 for a Commons image "
                         "(default: %(default)s)")
-    parser.add_argument("--c", type=float, default=0.05,
+    parser.add_argument("--c", type=float, default=C,
                         help="inverse L2 strength of the logistic regressions "
                         "(default: %(default)s)")
     parser.add_argument("--folds", type=int, default=5, help="k of the k-fold (default: 5)")

@@ -36,6 +36,8 @@ POINTS = {
     "broad": ("highest threshold with recall >= 0.8", 0.8),
 }
 DEFAULT_POINT = "precise"
+C = 0.05  # inverse L2 strength of the logistic regressions (the build's --c)
+EXTRA_WEIGHT = 0.03  # loss weight of a non-Commons row against 1 for a Commons image
 MIN_FIT_POSITIVES = 4  # fewer positives in the training folds: the label keeps the graph's
 MIN_INNER_F1 = 0.4  # a label whose best inner F1 is lower is not suggested at all
 # The precise point suggests a label only where the inner folds make its precision at

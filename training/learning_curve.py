@@ -33,7 +33,7 @@ from training.build_default_model_v3 import (
     read_head_inputs,
     summarise,
 )
-from training.commons_head import POINTS, cross_validate
+from training.commons_head import EXTRA_WEIGHT, POINTS, C, cross_validate
 
 SHARES = (0.25, 0.5, 0.75, 1.0)
 
@@ -105,9 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5, help="k (default: 5)")
     parser.add_argument("--inner-folds", type=int, default=3,
                         help="folds that choose rules and thresholds (default: 3)")
-    parser.add_argument("--c", type=float, default=0.05,
+    parser.add_argument("--c", type=float, default=C,
                         help="inverse L2 strength, as the build (default: %(default)s)")
-    parser.add_argument("--extra-weight", type=float, default=0.03,
+    parser.add_argument("--extra-weight", type=float, default=EXTRA_WEIGHT,
                         help="weight of a non-Commons row, as the build (default: %(default)s)")
     parser.add_argument("--plot", type=Path, help="write the curve as a PNG here")
     args = parser.parse_args(argv)

@@ -42,7 +42,7 @@ from classifier.artifact import CARD_FILE, DEFAULT_MODEL_DIR, file_sha256
 from classifier.head import COMBINE_RULES
 from classifier.model import TopicModel
 from classifier.taxonomy import Taxonomy
-from training.commons_head import POINTS, Rows, choose, fit_linear, learned_scores
+from training.commons_head import POINTS, C, Rows, choose, fit_linear, learned_scores
 from training.hierarchical_head import fit_hierarchical
 from training.training_log import (
     LogRow,
@@ -55,7 +55,6 @@ from training.training_log import (
 
 CAP = 2000  # kept positives per label, at most (the frequent labels' cap)
 HOLDOUT = 0.2  # share of rows that choose the rules and thresholds
-C = 0.05  # the logistic regressions' inverse regularisation
 HEADS = ("linear", "hierarchical")
 MIN_POSITIVES = 20  # a label with fewer positives in the fitting rows keeps the installed head's
 
@@ -177,7 +176,8 @@ def write_model(model: TopicModel, out: Path, weights: np.ndarray, bias: np.ndar
     card["files"][head_file.name] = {"sha256": file_sha256(head_file),
                                      "bytes": head_file.stat().st_size}
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    card["version"] = f"{model.version}+log.{stamp}"
+    # the head's hash too: two retrains in one second are still two versions
+    card["version"] = f"{model.version}+log.{stamp}.{card['files'][head_file.name]['sha256'][:8]}"
     card["head"]["combine"] = {label: COMBINE_RULES[r]
                                for label, r in zip(model.labels, choice.rule, strict=True)}
     retrained = [label for label, f in zip(model.labels, fitted, strict=True) if f]
