@@ -47,7 +47,7 @@ from classifier.artifact import (
     write_card,
 )
 from classifier.detectors import FACE_SIGNALS
-from classifier.head import COMBINE_RULES
+from classifier.head import COMBINE_RULES, INPUT_KINDS, head_input
 from classifier.images import ImageError, decode_image
 from classifier.model import TopicModel
 from classifier.taxonomy import Taxonomy, load_taxonomy
@@ -109,9 +109,11 @@ def signals(model: TopicModel, images: list[bytes], desc: str) -> dict[str, np.n
 
 
 def head_matrix(s: dict[str, np.ndarray]) -> np.ndarray:
-    """Inputs in the order HEAD_INPUTS names them (classifier.head computes the same)."""
+    """The head's input matrix in head_spec's order, each block made by the runtime's
+    own `classifier.head.head_input`, so training reads what serving computes."""
     return np.concatenate(
-        [s["features"], np.log(np.clip(s["graph"], 1e-4, 1.0)), s["face"]], axis=1
+        [head_input(kind, s["graph"], s["features"], s["face"]) for kind in INPUT_KINDS],
+        axis=1,
     ).astype(np.float32)
 
 
@@ -138,9 +140,8 @@ def head_spec(combine: dict[str, str], n_face: int) -> dict:
         "file": HEAD_FILE,
         "kind": "one logistic regression per label: sigmoid(x @ weights + bias)",
         "inputs": [
-            {"kind": "features", "size": FEATURES},
-            {"kind": "log_graph_scores", "size": None},
-            {"kind": "face", "size": n_face},
+            {"kind": kind, "size": size}
+            for kind, size in zip(INPUT_KINDS, (FEATURES, None, n_face), strict=True)
         ],
         "combine": combine,
     }
